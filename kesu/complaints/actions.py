@@ -1,0 +1,807 @@
+"""Every change to a complaint. Pages, the API, commands and tasks call these; nothing else
+writes complaint state (ARCHITECTURE principle 1).
+
+Each action, in one transaction: checks permission and the workflow table (R-WF-1), applies
+its change with a conditional UPDATE on ``version`` (R-WF-4), appends timeline events
+(R-WF-2) and reschedules deadlines. Arguments are keyword-only with an explicit ``by=``;
+``now`` is read once and may be passed by tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kesu.lib.errors import Conflict, Forbidden, Invalid
+from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.lib.text import clean_text, similarity
+from kesu.org.models import Unit, User
+from kesu.sla import deadlines
+
+from . import permissions, routing, timeline
+from .classification import suggest
+from .models import (
+    LEVEL_3_CHANNELS,
+    PAPER_CHANNELS,
+    RESUME,
+    Category,
+    Channel,
+    Complaint,
+    Customer,
+    Event,
+    IdempotencyKey,
+    Level,
+    Status,
+    Transfer,
+    TransitionNotAllowed,
+    Visibility,
+    ensure_transition,
+)
+from .numbering import next_number
+from .search import complaint_tokens
+
+REPEAT_WINDOW = timedelta(days=30)
+REPEAT_SIMILARITY = 0.5  # Dice over bigrams; same matter written twice scores well above this
+BOUNCE_LIMIT = 3  # R-RT-5: more transfers than this are flagged to tier 2
+MAX_BACKDATE = timedelta(days=90)
+
+
+class ConcurrentChange(Conflict):
+    """R-WF-4: someone else changed the complaint since the caller read it."""
+
+    code = "version_conflict"
+
+
+def refuse_transition(exc: TransitionNotAllowed) -> Conflict:
+    return Conflict(
+        _("“%(action)s” is not allowed while the complaint is “%(status)s”.")
+        % {"action": exc.action, "status": Status(exc.status).label},
+        field="status",
+        code="transition_not_allowed",
+    )
+
+
+def _check(complaint: Complaint, action: str) -> str | None:
+    try:
+        transition = ensure_transition(complaint.status, action)
+    except TransitionNotAllowed as exc:
+        raise refuse_transition(exc) from None
+    if transition.target == RESUME:
+        return complaint.held_from or Status.ACCEPTED
+    return transition.target
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise Forbidden(_("You are not allowed to do this to the complaint."))
+
+
+def _need_text(value: str, field_name: str, label: str, limit: int = 5000) -> str:
+    text = clean_text(value or "")
+    if not text:
+        raise Invalid(_("%(label)s is required.") % {"label": label}, field=field_name)
+    if len(text) > limit:
+        raise Invalid(
+            _("%(label)s may be at most %(limit)d characters.") % {"label": label, "limit": limit},
+            field=field_name,
+        )
+    return text
+
+
+def _save(complaint: Complaint, now: datetime, **changes: Any) -> dict[str, Any]:
+    """Apply ``changes`` if nobody changed the complaint since it was read; return the old
+    values of the fields that changed."""
+    before = {k: getattr(complaint, k) for k in changes}
+    updated = Complaint.objects.filter(pk=complaint.pk, version=complaint.version).update(
+        **changes, version=F("version") + 1, updated_at=now
+    )
+    if updated != 1:
+        current = Complaint.objects.filter(pk=complaint.pk).values("version", "status").first() or {}
+        raise ConcurrentChange(
+            _("Complaint %(number)s was changed by someone else (now version %(version)s). "
+              "Reload it; your input has been kept.")
+            % {"number": complaint.number, "version": current.get("version")},
+            field="version",
+            current_version=current.get("version"),
+        )
+    for key, value in changes.items():
+        setattr(complaint, key, value)
+    complaint.version += 1
+    complaint.updated_at = now
+    return {k: v for k, v in before.items() if v != changes[k]}
+
+
+# --- registration ------------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    """What a clerk records (R-IN-2, R-IN-3). Shape is validated by the schema or form; rules
+    that depend on stored data (phone formats, categories, repeats) are checked here."""
+
+    channel: str
+    summary: str
+    customer_name: str = ""
+    anonymous: bool = False
+    contact_phone: str = ""
+    other_contact: str = ""
+    address: str = ""
+    description: str = ""
+    received_at: datetime | None = None
+    category: str | None = None  # category code
+    level: int | None = None
+    complainant_type: str = "consumer"
+    product: str = ""
+    lot_number: str = ""
+    order_number: str = ""
+    quantity: int | None = None
+    defective_quantity: int | None = None
+    delivery_date: date | None = None
+    store: str = ""
+    region: str = ""
+    purchase_amount: Decimal | None = None
+    demand: str = ""
+    demand_detail: str = ""
+    foreign: bool = False
+    unit: str | None = None  # unit code; default: the recorder's first unit
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        payload = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@dataclass
+class Registered:
+    complaint: Complaint
+    created: bool  # False when an idempotency key returned an earlier registration
+
+
+def register(intake: Intake, *, by: User, idempotency_key: str = "", now: datetime | None = None) -> Registered:
+    """Register a complaint (登记). R-IN-2…R-IN-8, R-CL-2…R-CL-4, R-RT-2, R-RT-3."""
+    now = now or timezone.now()
+    _require(permissions.can_register(by))
+    if idempotency_key:
+        earlier = _replay(by, idempotency_key, intake)
+        if earlier is not None:
+            return Registered(earlier, created=False)
+    try:
+        with transaction.atomic():
+            complaint = _register(intake, by=by, now=now)
+            if idempotency_key:
+                IdempotencyKey.objects.create(
+                    user=by, key=idempotency_key, request_hash=intake.fingerprint(), complaint=complaint
+                )
+    except IntegrityError:
+        # Two requests with one key raced: the other one committed first and holds the key.
+        earlier = _replay(by, idempotency_key, intake) if idempotency_key else None
+        if earlier is None:
+            raise
+        return Registered(earlier, created=False)
+    return Registered(complaint, created=True)
+
+
+def _replay(by: User, key: str, intake: Intake) -> Complaint | None:
+    """R-IN-8: the complaint an earlier request with this key created, if any."""
+    found = IdempotencyKey.objects.filter(user=by, key=key).select_related("complaint").first()
+    if found is None:
+        return None
+    if found.request_hash != intake.fingerprint():
+        raise Conflict(
+            _("This idempotency key was already used for a different complaint (%(number)s).")
+            % {"number": found.complaint.number},
+            field="idempotency_key",
+            code="idempotency_key_reused",
+        )
+    return found.complaint
+
+
+def _validated_contact(intake: Intake) -> tuple[str, str]:
+    name = clean_text(intake.customer_name)
+    if not intake.anonymous and not name:
+        raise Invalid(_("Enter the customer's name, or mark the complaint anonymous."), field="customer_name")
+    phone = ""
+    if intake.contact_phone.strip():
+        try:
+            phone = normalize_phone(intake.contact_phone)
+        except InvalidPhone:
+            raise Invalid(
+                _("“%(phone)s” is not a valid phone number: use an 11-digit mobile (1[3-9]…), "
+                  "a landline with area code, or +country code.") % {"phone": intake.contact_phone},
+                field="contact_phone",
+            ) from None
+    if not intake.anonymous and not phone and not clean_text(intake.other_contact):
+        raise Invalid(_("Enter a contact phone or another contact for the customer."), field="contact_phone")
+    return name, phone
+
+
+def _received_at(intake: Intake, now: datetime) -> datetime:
+    received = intake.received_at or now
+    if timezone.is_naive(received):
+        received = timezone.make_aware(received)
+    if received > now + timedelta(minutes=1):
+        raise Invalid(_("The received time cannot be in the future."), field="received_at")
+    if received < now - MAX_BACKDATE:
+        raise Invalid(_("The received time is more than 90 days ago."), field="received_at")
+    if received < now - timedelta(hours=1) and intake.channel not in PAPER_CHANNELS:
+        # Only a letter or fax registered late may be back-dated; a call is registered as it comes.
+        raise Invalid(_("Only letters and faxes may be registered with an earlier received time."), field="received_at")
+    return received
+
+
+def _unit_for(intake: Intake, by: User) -> Unit:
+    units = list(by.units.all())
+    if intake.unit:
+        unit = Unit.objects.filter(code=intake.unit, active=True).first()
+        if unit is None:
+            raise Invalid(_("Unknown unit “%(code)s”.") % {"code": intake.unit}, field="unit")
+        return unit
+    if not units:
+        raise Invalid(_("You belong to no unit; ask an administrator to add you to one."), field="unit")
+    return units[0]
+
+
+def _category(code: str | None, fallback: Category | None) -> Category:
+    if code:
+        category = Category.objects.filter(code=code, active=True).first()
+        if category is None:
+            raise Invalid(_("Unknown category “%(code)s”.") % {"code": code}, field="category")
+        return category
+    if fallback is not None:
+        return fallback
+    return Category.objects.get(code="other")
+
+
+def _find_repeat(customer: Customer | None, intake: Intake, text: str, received: datetime) -> Complaint | None:
+    """R-IN-7: the same customer, the same matter (order, product or similar text), within 30 days."""
+    if customer is None:
+        return None
+    earlier = Complaint.objects.filter(
+        customer=customer, received_at__gte=received - REPEAT_WINDOW, received_at__lte=received
+    ).exclude(status=Status.MERGED).order_by("-received_at", "-id")[:50]
+    for candidate in earlier:
+        if intake.order_number and candidate.order_number == intake.order_number:
+            return candidate
+        if intake.product and candidate.product == intake.product:
+            return candidate
+        if similarity(text, f"{candidate.summary} {candidate.description}") >= REPEAT_SIMILARITY:
+            return candidate
+    return None
+
+
+def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
+    if intake.channel not in Channel.values:
+        raise Invalid(_("Unknown channel “%(channel)s”.") % {"channel": intake.channel}, field="channel")
+    name, phone = _validated_contact(intake)
+    summary = _need_text(intake.summary, "summary", _("Summary"), limit=200)
+    description = clean_text(intake.description)
+    received = _received_at(intake, now)
+    unit = _unit_for(intake, by)
+    text = f"{summary} {description}"
+    suggestion = suggest(f"{text} {intake.product} {intake.demand_detail}")
+    category = _category(intake.category, suggestion.category)
+    if intake.level is not None and intake.level not in Level.values:
+        raise Invalid(_("Level must be 1, 2 or 3."), field="level")
+
+    customer = None
+    if phone:
+        customer, _created = Customer.objects.get_or_create(
+            phone=phone, defaults={"name": name, "address": clean_text(intake.address), "created_at": now}
+        )
+    repeat_of = _find_repeat(customer, intake, text, received)
+
+    # R-CL-3/R-CL-4: the clerk's level (or the suggestion), raised by the category, the
+    # channel and a repeat; never lowered by them.
+    level = intake.level or suggestion.level or Level.ONE
+    reasons: list[str] = []
+    if category.default_level > level:
+        level = category.default_level
+        reasons.append("category")
+    if intake.channel in LEVEL_3_CHANNELS and level < Level.THREE:
+        level = Level.THREE
+        reasons.append("channel")
+    if repeat_of is not None and level < Level.TWO:
+        level = Level.TWO
+        reasons.append("repeat")
+
+    complaint = Complaint(
+        number=next_number(now),
+        level=level,
+        category=category,
+        suggested_category=suggestion.category,
+        suggested_level=suggestion.level,
+        channel=intake.channel,
+        customer=customer,
+        customer_name=name,
+        anonymous=intake.anonymous,
+        contact_phone=phone,
+        other_contact=clean_text(intake.other_contact),
+        address=clean_text(intake.address),
+        complainant_type=intake.complainant_type,
+        summary=summary,
+        description=description,
+        product=clean_text(intake.product),
+        lot_number=clean_text(intake.lot_number),
+        order_number=clean_text(intake.order_number),
+        quantity=intake.quantity,
+        defective_quantity=intake.defective_quantity,
+        delivery_date=intake.delivery_date,
+        store=clean_text(intake.store),
+        region=clean_text(intake.region),
+        purchase_amount=intake.purchase_amount,
+        demand=intake.demand,
+        demand_detail=clean_text(intake.demand_detail),
+        foreign=intake.foreign,
+        received_at=received,
+        registered_at=now,
+        recorded_by=by,
+        first_responder=by,
+        owner=by,
+        unit=unit,
+        repeat_of=repeat_of,
+        updated_at=now,
+    )
+    complaint.search_tokens = complaint_tokens(complaint)
+    complaint.save()
+    timeline.record(
+        complaint, Event.REGISTERED, by=by, at=now,
+        after={"status": complaint.status, "level": level, "category": category.code,
+               "channel": complaint.channel, "owner": by.pk},
+        suggested_category=suggestion.category.code if suggestion.category else None,
+        suggested_level=suggestion.level, matched_keywords=suggestion.matched,
+        level_raised_by=reasons,
+    )
+    if repeat_of is not None:
+        timeline.record(complaint, Event.REPEAT_LINKED, by=by, at=now, repeat_of=repeat_of.number)
+    _route(complaint, by=by, now=now, reason=_("Level routing at registration"))
+    _flag_gm_copy(complaint, by=by, now=now)
+    deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+# --- routing helpers (R-RT-2, R-RT-3) ------------------------------------------------------
+
+
+def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> None:
+    """Put the complaint with the handler and reviewer its level calls for. The handler only
+    ever moves up a tier here; a level-1 handler keeps it at level 1."""
+    changes: dict[str, Any] = {}
+    need = routing.handler_tier(complaint.level)
+    if complaint.owner.tier < need:
+        target = routing.nearest_user(complaint.unit, need)
+        if target is not None and target.pk != complaint.owner_id:
+            changes["owner"] = target
+    reviewer = routing.nearest_user(complaint.unit, routing.review_tier(complaint.level))
+    if reviewer is not None and reviewer.pk != complaint.reviewer_id:
+        changes["reviewer"] = reviewer
+    if not changes:
+        return
+    before = _save(complaint, now, **changes)
+    timeline.record(
+        complaint, Event.ROUTED, by=by, at=now, body=reason, before=before,
+        after={k: v for k, v in changes.items() if k in before}, level=complaint.level,
+    )
+
+
+def _flag_gm_copy(complaint: Complaint, *, by: User, now: datetime) -> None:
+    """R-RT-3: batch, claim and level-3 complaints are copied to the GM."""
+    needs = complaint.level == Level.THREE or complaint.category.is_claim or complaint.category.is_batch
+    if needs and not complaint.gm_copy:
+        _save(complaint, now, gm_copy=True)
+        timeline.record(complaint, Event.GM_COPIED, by=by, at=now, level=complaint.level,
+                        category=complaint.category.code)
+
+
+def _lock(complaint: Complaint) -> None:
+    """Fail fast with a conflict if the caller's copy is stale (R-WF-4)."""
+    current = Complaint.objects.filter(pk=complaint.pk).values_list("version", flat=True).first()
+    if current != complaint.version:
+        raise ConcurrentChange(
+            _("Complaint %(number)s was changed by someone else (now version %(version)s). "
+              "Reload it; your input has been kept.")
+            % {"number": complaint.number, "version": current},
+            field="version",
+            current_version=current,
+        )
+
+
+# --- handling ------------------------------------------------------------------------------
+
+
+def _step(
+    complaint: Complaint, action: str, event: Event, *, by: User, now: datetime | None,
+    allowed: bool, body: str = "", visibility: Visibility = Visibility.INTERNAL,
+    **changes: Any,
+) -> Complaint:
+    """The common shape of a state change: check, save conditionally, record, reschedule."""
+    now = now or timezone.now()
+    target = _check(complaint, action)
+    _require(allowed)
+    with transaction.atomic():
+        if target is not None:
+            changes["status"] = target
+        before = _save(complaint, now, **changes)
+        timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility,
+                        before=before, after={k: changes[k] for k in before})
+        if complaint.gm_copy and target is not None:
+            timeline.record(complaint, Event.GM_COPIED, by=by, at=now, status=target)
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+def accept(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    """受理: the handler has made first contact with the customer (R-SLA-1)."""
+    now = now or timezone.now()
+    return _step(complaint, "accept", Event.ACCEPTED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note), accepted_at=now)
+
+
+def investigate(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    return _step(complaint, "investigate", Event.INVESTIGATION_STARTED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note))
+
+
+def judge(
+    complaint: Complaint, *, by: User, valid: bool, company_responsible: bool | None, reason: str,
+    now: datetime | None = None,
+) -> Complaint:
+    """R-CL-5: valid or invalid, and whether the company is responsible, with the reasoning."""
+    reason = _need_text(reason, "reason", _("Reason"))
+    allowed = permissions.can_handle(by, complaint) or by.role == "qa"
+    return _step(complaint, "judge", Event.JUDGED, by=by, now=now, allowed=allowed, body=reason,
+                 valid=valid, company_responsible=company_responsible, validity_reason=reason)
+
+
+def propose(
+    complaint: Complaint, *, by: User, resolution: str, amount: Decimal | None = None,
+    now: datetime | None = None,
+) -> Complaint:
+    text = _need_text(resolution, "resolution", _("Resolution"))
+    if amount is not None and amount < 0:
+        raise Invalid(_("The amount cannot be negative."), field="amount")
+    return _step(complaint, "propose", Event.RESOLUTION_PROPOSED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=text,
+                 resolution=text, resolution_amount=amount)
+
+
+def request_approval(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    return _step(complaint, "request_approval", Event.APPROVAL_REQUESTED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note))
+
+
+def approve(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    return _step(complaint, "approve", Event.APPROVED, by=by, now=now,
+                 allowed=permissions.can_approve(by), body=clean_text(note))
+
+
+def reject(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
+    reason = _need_text(reason, "reason", _("Reason"))
+    return _step(complaint, "reject", Event.REJECTED, by=by, now=now,
+                 allowed=permissions.can_approve(by), body=reason)
+
+
+def resolve(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    """Carry out a resolution that needs no approval."""
+    return _step(complaint, "resolve", Event.RESOLUTION_STARTED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note))
+
+
+def reply(complaint: Complaint, *, by: User, message: str, now: datetime | None = None) -> Complaint:
+    """回复: the written answer to the customer (customer-visible)."""
+    now = now or timezone.now()
+    text = _need_text(message, "message", _("Reply"))
+    return _step(complaint, "reply", Event.REPLIED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=text,
+                 visibility=Visibility.CUSTOMER, replied_at=now)
+
+
+def start_follow_up(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    return _step(complaint, "start_follow_up", Event.FOLLOW_UP_STARTED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note))
+
+
+def review(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    """R-RT-2: the level's reviewer tier signs off before the complaint is archived."""
+    now = now or timezone.now()
+    return _step(complaint, "review", Event.REVIEWED, by=by, now=now,
+                 allowed=permissions.can_review(by, complaint), body=clean_text(note),
+                 reviewed_by=by, reviewed_at=now)
+
+
+def close(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
+    """结案. Needs the reviewer's sign-off for the current level (R-RT-2)."""
+    now = now or timezone.now()
+    reason = _need_text(reason, "reason", _("Closing reason"))
+    _check(complaint, "close")
+    if complaint.reviewed_at is None or complaint.reviewed_by is None or (
+        complaint.reviewed_by.tier < complaint.reviewer_tier
+    ):
+        raise Conflict(
+            _("A tier-%(tier)d reviewer must sign off before this complaint can be closed.")
+            % {"tier": complaint.reviewer_tier},
+            field="reviewed_by", code="review_required",
+        )
+    return _step(complaint, "close", Event.CLOSED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=reason,
+                 closing_reason=reason, closed_at=now)
+
+
+def reopen(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
+    """A new handling round; the history stays and the review must be given again."""
+    reason = _need_text(reason, "reason", _("Reason"))
+    return _step(complaint, "reopen", Event.REOPENED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=reason,
+                 closed_at=None, reviewed_at=None, reviewed_by=None, closing_reason="")
+
+
+def hold(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
+    """Waiting for the customer: the clocks stop (R-SLA-10)."""
+    reason = _need_text(reason, "reason", _("Reason"))
+    return _step(complaint, "hold", Event.HELD, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=reason,
+                 held_from=complaint.status)
+
+
+def resume(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
+    return _step(complaint, "resume", Event.RESUMED, by=by, now=now,
+                 allowed=permissions.can_handle(by, complaint), body=clean_text(note), held_from="")
+
+
+def mark_invalid(complaint: Complaint, *, by: User, reason: str, reply: str, now: datetime | None = None) -> Complaint:
+    """R-CL-5: an invalid complaint still gets a reasoned reply, sent with the decision."""
+    now = now or timezone.now()
+    reason = _need_text(reason, "reason", _("Reason"))
+    answer = _need_text(reply, "reply", _("Reply"))
+    _check(complaint, "mark_invalid")
+    _require(permissions.can_handle(by, complaint))
+    with transaction.atomic():
+        _step(complaint, "mark_invalid", Event.MARKED_INVALID, by=by, now=now, allowed=True,
+              body=reason, valid=False, validity_reason=reason, replied_at=now)
+        timeline.record(complaint, Event.REPLIED, by=by, at=now, body=answer, visibility=Visibility.CUSTOMER)
+    return complaint
+
+
+def _append(complaint: Complaint, action: str, event: Event, *, by: User, now: datetime | None,
+            allowed: bool, body: str, visibility: Visibility) -> Complaint:
+    """Notes and messages only append to the timeline: they change no field, so they need no
+    version and never make a colleague's open form stale."""
+    now = now or timezone.now()
+    _check(complaint, action)
+    _require(allowed)
+    timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility)
+    return complaint
+
+
+def note(complaint: Complaint, *, by: User, text: str, now: datetime | None = None) -> Complaint:
+    """An internal note: never shown to the customer (R-WF-3)."""
+    body = _need_text(text, "text", _("Note"))
+    return _append(complaint, "note", Event.NOTE_ADDED, by=by, now=now,
+                   allowed=permissions.can_note(by), body=body, visibility=Visibility.INTERNAL)
+
+
+def message(complaint: Complaint, *, by: User, text: str, now: datetime | None = None) -> Complaint:
+    """A message to the customer, marked customer-visible (R-WF-3)."""
+    body = _need_text(text, "text", _("Message"))
+    return _append(complaint, "message", Event.MESSAGE_SENT, by=by, now=now,
+                   allowed=permissions.can_handle(by, complaint), body=body,
+                   visibility=Visibility.CUSTOMER)
+
+
+# --- level, classification and transfers ---------------------------------------------------
+
+
+def classify(
+    complaint: Complaint, *, by: User, category: str | None = None, level: int | None = None,
+    reason: str = "", now: datetime | None = None,
+) -> Complaint:
+    """R-CL-2: the handler confirms or changes the suggested category and level; the change is
+    recorded. Raising goes through ``escalate``'s rules; lowering needs tier 2 (R-CL-4)."""
+    now = now or timezone.now()
+    _check(complaint, "classify")
+    _require(permissions.can_handle(by, complaint))
+    new_category = _category(category, complaint.category) if category else complaint.category
+    new_level = complaint.level if level is None else level
+    if new_level not in Level.values:
+        raise Invalid(_("Level must be 1, 2 or 3."), field="level")
+    if new_level < complaint.level:
+        return lower_level(complaint, by=by, level=new_level, reason=reason, now=now,
+                           category=new_category)
+    with transaction.atomic():
+        before = _save(complaint, now, category=new_category, level=max(new_level, new_category.default_level))
+        timeline.record(complaint, Event.CLASSIFIED, by=by, at=now, body=clean_text(reason),
+                        before=before, after={k: getattr(complaint, k) for k in before},
+                        confirmed=not before)
+        if "level" in before:
+            _route(complaint, by=by, now=now, reason=_("Level routing after classification"))
+        _flag_gm_copy(complaint, by=by, now=now)
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+def escalate(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
+    """R-WF-5: one level up, re-routed, deadlines recomputed; a reason is required."""
+    now = now or timezone.now()
+    reason = _need_text(reason, "reason", _("Reason"))
+    _check(complaint, "escalate")
+    _require(permissions.can_handle(by, complaint) or permissions.can_note(by) and complaint.first_responder_id == by.pk)
+    if complaint.level >= Level.THREE:
+        raise Conflict(_("The complaint is already at the highest level."), field="level", code="already_highest")
+    with transaction.atomic():
+        before = _save(complaint, now, level=complaint.level + 1, reviewed_at=None, reviewed_by=None)
+        timeline.record(complaint, Event.ESCALATED, by=by, at=now, body=reason,
+                        before={"level": before["level"]}, after={"level": complaint.level})
+        _route(complaint, by=by, now=now, reason=_("Level routing after escalation"))
+        _flag_gm_copy(complaint, by=by, now=now)
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+def lower_level(
+    complaint: Complaint, *, by: User, level: int, reason: str, now: datetime | None = None,
+    category: Category | None = None,
+) -> Complaint:
+    """R-CL-4: a level is never silently lowered; a tier-2 user does it with a reason. The
+    automatic floors (channel, repeat, category) still hold."""
+    now = now or timezone.now()
+    _check(complaint, "lower_level")
+    if not permissions.can_lower_level(by):
+        raise Forbidden(_("Only a tier-2 user or above may lower a complaint's level."), field="level")
+    reason = _need_text(reason, "reason", _("Reason"))
+    category = category or complaint.category
+    floor = category.default_level
+    if complaint.channel in LEVEL_3_CHANNELS:
+        floor = Level.THREE
+    elif complaint.repeat_of_id:
+        floor = max(floor, Level.TWO)
+    if level < floor:
+        raise Invalid(
+            _("This complaint cannot go below level %(level)d (channel, repeat or category rule).")
+            % {"level": floor},
+            field="level",
+        )
+    with transaction.atomic():
+        before = _save(complaint, now, level=level, category=category)
+        timeline.record(complaint, Event.LEVEL_LOWERED, by=by, at=now, body=reason, before=before,
+                        after={k: getattr(complaint, k) for k in before})
+        _route(complaint, by=by, now=now, reason=_("Level routing after the level was lowered"))
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+def transfer(
+    complaint: Complaint, *, by: User, to_unit: Unit, reason: str, to_user: User | None = None,
+    new_handler: bool = False, now: datetime | None = None,
+) -> Transfer:
+    """R-RT-4: send the complaint to a responsible unit for investigation and countermeasures.
+    The handler stays accountable unless ``new_handler`` hands the complaint to ``to_user``
+    (R-IN-5: the handler changes only with a reason on the timeline). R-RT-5 flags bouncing."""
+    now = now or timezone.now()
+    reason = _need_text(reason, "reason", _("Reason"))
+    _check(complaint, "transfer")
+    _require(permissions.can_handle(by, complaint))
+    if to_user is not None and not to_user.units.filter(pk=to_unit.pk).exists():
+        raise Invalid(_("%(user)s is not a member of %(unit)s.") % {"user": to_user, "unit": to_unit}, field="to_user")
+    if new_handler and to_user is None:
+        raise Invalid(_("Choose the person who becomes the handler."), field="to_user")
+    if new_handler and to_user is not None and (not to_user.is_active or to_user.is_read_only):
+        raise Invalid(_("%(user)s cannot handle complaints.") % {"user": to_user}, field="to_user")
+    with transaction.atomic():
+        changes: dict[str, Any] = {"transfer_count": complaint.transfer_count + 1}
+        if new_handler and to_user is not None:
+            changes["owner"] = to_user
+        before = _save(complaint, now, **changes)
+        row = Transfer.objects.create(complaint=complaint, to_unit=to_unit, to_user=to_user,
+                                      new_handler=new_handler, reason=reason, by=by, at=now)
+        timeline.record(complaint, Event.TRANSFERRED, by=by, at=now, body=reason, before=before,
+                        after={k: changes[k] for k in before}, to_unit=to_unit.code,
+                        to_user=to_user.pk if to_user else None, transfer=row.pk)
+        if complaint.transfer_count > BOUNCE_LIMIT and not complaint.bounce_flag:
+            _save(complaint, now, bounce_flag=True)
+            manager = routing.nearest_user(complaint.unit, 2)
+            timeline.record(complaint, Event.BOUNCE_FLAGGED, by=by, at=now,
+                            transfers=complaint.transfer_count, manager=manager.pk if manager else None)
+        if complaint.gm_copy:
+            timeline.record(complaint, Event.GM_COPIED, by=by, at=now, transfer=row.pk)
+        deadlines.schedule(complaint, now=now)
+    return row
+
+
+def answer(
+    complaint: Complaint, *, by: User, transfer_id: int, cause: str, countermeasure: str,
+    now: datetime | None = None,
+) -> Transfer:
+    """R-RT-4: the responsible unit answers with cause and countermeasure on the same record."""
+    now = now or timezone.now()
+    _check(complaint, "answer")
+    row = Transfer.objects.filter(pk=transfer_id, complaint=complaint).select_related("to_unit").first()
+    if row is None:
+        raise Invalid(_("This complaint has no such transfer."), field="transfer_id")
+    if row.answered_at is not None:
+        raise Conflict(_("This transfer has already been answered."), field="transfer_id", code="already_answered")
+    _require(permissions.can_answer(by, complaint, {row.to_unit_id}))
+    cause = _need_text(cause, "cause", _("Cause"))
+    countermeasure = _need_text(countermeasure, "countermeasure", _("Countermeasure"))
+    with transaction.atomic():
+        _save(complaint, now)
+        claimed = Transfer.objects.filter(pk=row.pk, answered_at=None).update(
+            cause=cause, countermeasure=countermeasure, answered_by=by, answered_at=now
+        )
+        if claimed != 1:
+            raise Conflict(_("This transfer has already been answered."), field="transfer_id", code="already_answered")
+        timeline.record(complaint, Event.ANSWERED, by=by, at=now, body=countermeasure, transfer=row.pk,
+                        unit=row.to_unit.code, cause=cause)
+        deadlines.schedule(complaint, now=now)
+    row.refresh_from_db()
+    return row
+
+
+def merge(complaint: Complaint, *, by: User, into: Complaint, reason: str, now: datetime | None = None) -> Complaint:
+    """R-WF-6: a duplicate keeps its number and points to the survivor."""
+    now = now or timezone.now()
+    reason = _need_text(reason, "reason", _("Reason"))
+    _check(complaint, "merge")
+    if into.pk == complaint.pk:
+        raise Invalid(_("A complaint cannot be merged into itself."), field="into")
+    if into.status in (Status.MERGED, Status.CLOSED):
+        raise Conflict(_("Complaint %(number)s is %(status)s and cannot take a merge.")
+                       % {"number": into.number, "status": into.get_status_display()},
+                       field="into", code="survivor_finished")
+    _require(permissions.can_handle(by, complaint) and permissions.can_handle(by, into))
+    with transaction.atomic():
+        # Lock both rows in id order so two opposite merges cannot deadlock.
+        list(Complaint.objects.select_for_update().filter(pk__in=[complaint.pk, into.pk]).order_by("pk"))
+        _lock(into)
+        before = _save(complaint, now, status=Status.MERGED, merged_into=into)
+        timeline.record(complaint, Event.MERGED, by=by, at=now, body=reason, before=before,
+                        after={"status": Status.MERGED, "merged_into": into.pk}, into=into.number)
+        _save(into, now)
+        timeline.record(into, Event.MERGE_RECEIVED, by=by, at=now, body=reason, duplicate=complaint.number)
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+EDITABLE = (
+    "customer_name", "other_contact", "address", "summary", "description", "product", "lot_number",
+    "order_number", "quantity", "defective_quantity", "delivery_date", "store", "region",
+    "purchase_amount", "demand", "demand_detail", "foreign", "complainant_type",
+)
+
+
+def edit(complaint: Complaint, *, by: User, changes: dict[str, Any], now: datetime | None = None) -> Complaint:
+    """Correct the details (R-IN-3). Each edit is a timeline event with before and after."""
+    now = now or timezone.now()
+    _check(complaint, "edit")
+    _require(permissions.can_handle(by, complaint))
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise Invalid(_("“%(field)s” cannot be edited.") % {"field": name}, field=name)
+    clean = {k: clean_text(v) if isinstance(v, str) else v for k, v in changes.items()}
+    if "summary" in clean:
+        clean["summary"] = _need_text(clean["summary"], "summary", _("Summary"), limit=200)
+    with transaction.atomic():
+        before = _save(complaint, now, **clean)
+        if before:
+            Complaint.objects.filter(pk=complaint.pk).update(search_tokens=complaint_tokens(complaint))
+            timeline.record(complaint, Event.EDITED, by=by, at=now, before=before,
+                            after={k: clean[k] for k in before})
+    return complaint
+
+
+def reveal_contact(complaint: Complaint, *, by: User, now: datetime | None = None) -> dict[str, str]:
+    """R-AX-2: the full phone and address, for roles whose work needs them; every view is logged."""
+    now = now or timezone.now()
+    if not permissions.can_see_contact(by, complaint):
+        raise Forbidden(_("Your role may not see customers' full contact details."))
+    timeline.record(complaint, Event.CONTACT_REVEALED, by=by, at=now)
+    return {"contact_phone": complaint.contact_phone, "address": complaint.address,
+            "other_contact": complaint.other_contact}

@@ -1,0 +1,316 @@
+"""The complaints API: register, list, read, and one POST endpoint per workflow action.
+
+Entry points stay thin: parse, look the complaint up with the user's permissions, check the
+version the client read, call one action, present the result."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any, Callable
+
+from django.db.models import Q
+from django.http import FileResponse, HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import File, Header, Query, Router, Schema
+from ninja import Status as Respond
+from ninja.files import UploadedFile
+
+from kesu.lib.errors import Invalid
+from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.org.models import Unit, User
+
+from . import actions, present, queries, schemas
+from .attachments import attach
+from .classification import suggest
+from .models import Attachment, Category, Complaint, Level, Status
+from .search import filter_text
+
+router = Router(tags=["complaints"])
+
+
+def _user(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,return-value]
+
+
+def _load(request: HttpRequest, number: str, version: int | None = None) -> Complaint:
+    complaint = queries.access_complaint(_user(request), number)
+    if version is not None and version != complaint.version:
+        raise actions.ConcurrentChange(
+            _("Complaint %(number)s was changed by someone else (now version %(version)s). "
+              "Reload it; your input has been kept.")
+            % {"number": number, "version": complaint.version},
+            field="version",
+            current_version=complaint.version,
+        )
+    return complaint
+
+
+def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
+    return present.detail(queries.access_complaint(_user(request), number), _user(request))
+
+
+# --- register, list, read -------------------------------------------------------------------
+
+
+@router.post("/complaints", response={201: schemas.RegisteredOut, 200: schemas.RegisteredOut},
+             summary="Register a complaint")
+def register(
+    request: HttpRequest,
+    payload: schemas.ComplaintIn,
+    idempotency_key: str = Header(default="", alias="Idempotency-Key", max_length=100),
+):
+    """R-IN-2…R-IN-8. Send an ``Idempotency-Key`` header to make retries safe: the same key
+    returns the first complaint (HTTP 200) instead of registering a second one."""
+    data = payload.dict()
+    data["demand"] = data["demand"] or ""
+    intake = actions.Intake(**data)
+    result = actions.register(intake, by=_user(request), idempotency_key=idempotency_key)
+    body = {"created": result.created, "complaint": _detail(request, result.complaint.number)}
+    return Respond(201 if result.created else 200, body)
+
+
+class ListFilters(Schema):
+    state: list[Status] | None = None
+    level: list[int] | None = None
+    category: str | None = None
+    channel: list[str] | None = None
+    unit: str | None = None
+    owner: str | None = None
+    overdue: bool | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    q: str | None = None
+    phone: str | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _cursor(value: str | None) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(base64.urlsafe_b64decode(value.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(_("The cursor is not valid; start again from the first page."), field="cursor") from None
+
+
+@router.get("/complaints", response=schemas.ComplaintPage, summary="List complaints")
+def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
+    """Newest first, the complaints the user may see (R-AX-1). Pages are keyset-paginated:
+    pass ``next_cursor`` back as ``cursor``; no page ever counts the whole table."""
+    user = _user(request)
+    f = filters
+    if not 1 <= f.limit <= 200:
+        raise Invalid(_("limit must be between 1 and 200."), field="limit")
+    qs = queries.visible_to(user)
+    if f.state:
+        qs = qs.filter(status__in=f.state)
+    if f.level:
+        if any(lv not in Level.values for lv in f.level):
+            raise Invalid(_("Level must be 1, 2 or 3."), field="level")
+        qs = qs.filter(level__in=f.level)
+    if f.category:
+        category = Category.objects.filter(code=f.category).first()
+        if category is None:
+            raise Invalid(_("Unknown category “%(code)s”.") % {"code": f.category}, field="category")
+        qs = qs.filter(Q(category=category) | Q(category__parent=category))
+    if f.channel:
+        qs = qs.filter(channel__in=f.channel)
+    if f.unit:
+        unit = Unit.objects.filter(code=f.unit).first()
+        if unit is None:
+            raise Invalid(_("Unknown unit “%(code)s”.") % {"code": f.unit}, field="unit")
+        qs = qs.filter(unit__path__startswith=unit.path)
+    if f.owner:
+        qs = qs.filter(owner__username=f.owner)
+    if f.overdue:
+        qs = queries.overdue(qs, timezone.now())
+    if f.received_from:
+        qs = qs.filter(received_at__gte=f.received_from)
+    if f.received_to:
+        qs = qs.filter(received_at__lt=f.received_to)
+    if f.phone:
+        try:
+            qs = qs.filter(contact_phone=normalize_phone(f.phone))
+        except InvalidPhone:
+            raise Invalid(_("“%(phone)s” is not a valid phone number.") % {"phone": f.phone}, field="phone") from None
+    if f.q:
+        qs = filter_text(qs, f.q)
+    after = _cursor(f.cursor)
+    if after is not None:
+        qs = qs.filter(id__lt=after)
+    rows = list(
+        qs.select_related("category", "owner", "unit", "repeat_of").order_by("-id")[: f.limit + 1]
+    )
+    more = len(rows) > f.limit
+    rows = rows[: f.limit]
+    next_cursor = base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode() if more else None
+    return {"items": [present.list_item(c, user) for c in rows], "next_cursor": next_cursor}
+
+
+@router.get("/complaints/{number}", response=schemas.ComplaintOut, summary="Get a complaint by number")
+def get_complaint(request: HttpRequest, number: str):
+    return _detail(request, number)
+
+
+@router.get("/complaints/{number}/timeline", response=list[schemas.EventOut], summary="The timeline")
+def get_timeline(request: HttpRequest, number: str):
+    complaint = _load(request, number)
+    return [present.event_row(e) for e in complaint.events.select_related("actor")]
+
+
+@router.post("/complaints/{number}/contact", response=schemas.ContactOut,
+             summary="Reveal the full contact details (logged)")
+def reveal_contact(request: HttpRequest, number: str):
+    """R-AX-2: phone and address are masked everywhere; this returns them in full to roles
+    whose work needs them and records the view on the timeline."""
+    return actions.reveal_contact(_load(request, number), by=_user(request))
+
+
+@router.post("/complaints/{number}/attachments", response={201: schemas.AttachmentOut},
+             summary="Attach a photo, document or recording")
+def upload_attachment(request: HttpRequest, number: str, file: File[UploadedFile]):
+    complaint = _load(request, number)
+    row = attach(complaint, by=_user(request), upload=file)
+    return Respond(201, next(a for a in present.detail(complaint, _user(request))["attachments"] if a["id"] == row.pk))
+
+
+@router.get("/complaints/{number}/attachments/{attachment_id}", url_name="attachment_download",
+            summary="Download an attachment")
+def download_attachment(request: HttpRequest, number: str, attachment_id: int):
+    complaint = _load(request, number)
+    row = Attachment.objects.filter(complaint=complaint, pk=attachment_id).first()
+    if row is None:
+        from kesu.lib.errors import NotFound
+
+        raise NotFound(_("No such attachment."), field="attachment_id")
+    return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.original_name,
+                        as_attachment=row.kind != "photo")
+
+
+@router.post("/complaints/suggest", response=schemas.SuggestionOut, summary="Suggest category and level")
+def suggest_classification(request: HttpRequest, payload: schemas.SuggestIn):
+    """R-CL-2: what the keyword rules suggest for a text, before registering."""
+    s = suggest(payload.text)
+    category = {"code": s.category.code, "name": s.category.label} if s.category else None
+    return {"category": category, "level": s.level, "matched": s.matched}
+
+
+# --- workflow actions -------------------------------------------------------------------------
+
+
+def _action(
+    name: str, schema: type[Schema], summary: str, call: Callable[[Complaint, User, Any], Any]
+) -> None:
+    """Register ``POST /complaints/{number}/<name>``: load with permission, check the version,
+    call the action, answer with the complaint as it is now."""
+
+    def endpoint(request: HttpRequest, number: str, payload: schema):  # type: ignore[valid-type]
+        version = getattr(payload, "version", None)
+        complaint = _load(request, number, version)
+        call(complaint, _user(request), payload)
+        return _detail(request, number)
+
+    # Annotations are strings under ``from __future__ import annotations``; ninja needs the class.
+    endpoint.__annotations__ = {"request": HttpRequest, "number": str, "payload": schema}
+    endpoint.__name__ = f"complaint_{name.replace('-', '_')}"
+    router.post(f"/complaints/{{number}}/{name}", response=schemas.ComplaintOut, summary=summary,
+                operation_id=endpoint.__name__)(endpoint)
+
+
+def _unit(code: str) -> Unit:
+    unit = Unit.objects.filter(code=code, active=True).first()
+    if unit is None:
+        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
+    return unit
+
+
+def _staff(username: str | None) -> User | None:
+    if not username:
+        return None
+    user = User.objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
+    return user
+
+
+def _survivor(request: HttpRequest, number: str) -> Complaint:
+    from kesu.lib.errors import NotFound
+
+    try:
+        return queries.access_complaint(_user(request), number)
+    except NotFound:
+        raise Invalid(_("Complaint %(number)s was not found.") % {"number": number}, field="into") from None
+
+
+_action("accept", schemas.OptionalNoteIn, "Accept: first contact made",
+        lambda c, u, p: actions.accept(c, by=u, note=p.note))
+_action("investigate", schemas.OptionalNoteIn, "Start the investigation",
+        lambda c, u, p: actions.investigate(c, by=u, note=p.note))
+_action("judge", schemas.JudgeIn, "Judge validity and responsibility (R-CL-5)",
+        lambda c, u, p: actions.judge(c, by=u, valid=p.valid, company_responsible=p.company_responsible,
+                                      reason=p.reason))
+_action("propose", schemas.ProposeIn, "Propose a resolution",
+        lambda c, u, p: actions.propose(c, by=u, resolution=p.resolution, amount=p.amount))
+_action("request-approval", schemas.OptionalNoteIn, "Send the resolution for approval",
+        lambda c, u, p: actions.request_approval(c, by=u, note=p.note))
+_action("approve", schemas.OptionalNoteIn, "Approve the resolution",
+        lambda c, u, p: actions.approve(c, by=u, note=p.note))
+_action("reject", schemas.ReasonIn, "Send the resolution back",
+        lambda c, u, p: actions.reject(c, by=u, reason=p.reason))
+_action("resolve", schemas.OptionalNoteIn, "Carry out the resolution",
+        lambda c, u, p: actions.resolve(c, by=u, note=p.note))
+_action("reply", schemas.ReplyIn, "Reply to the customer",
+        lambda c, u, p: actions.reply(c, by=u, message=p.message))
+_action("follow-up", schemas.OptionalNoteIn, "Start the follow-up",
+        lambda c, u, p: actions.start_follow_up(c, by=u, note=p.note))
+_action("review", schemas.OptionalNoteIn, "Reviewer sign-off (R-RT-2)",
+        lambda c, u, p: actions.review(c, by=u, note=p.note))
+_action("close", schemas.ReasonIn, "Close",
+        lambda c, u, p: actions.close(c, by=u, reason=p.reason))
+_action("reopen", schemas.ReasonIn, "Reopen",
+        lambda c, u, p: actions.reopen(c, by=u, reason=p.reason))
+_action("hold", schemas.ReasonIn, "Put on hold (waiting for the customer)",
+        lambda c, u, p: actions.hold(c, by=u, reason=p.reason))
+_action("resume", schemas.OptionalNoteIn, "Resume after hold",
+        lambda c, u, p: actions.resume(c, by=u, note=p.note))
+_action("mark-invalid", schemas.InvalidIn, "Mark invalid, with a reasoned reply",
+        lambda c, u, p: actions.mark_invalid(c, by=u, reason=p.reason, reply=p.reply))
+_action("escalate", schemas.ReasonIn, "Escalate one level (R-WF-5)",
+        lambda c, u, p: actions.escalate(c, by=u, reason=p.reason))
+_action("lower-level", schemas.LowerLevelIn, "Lower the level (tier 2, R-CL-4)",
+        lambda c, u, p: actions.lower_level(c, by=u, level=p.level, reason=p.reason))
+_action("classify", schemas.ClassifyIn, "Confirm or change category and level (R-CL-2)",
+        lambda c, u, p: actions.classify(c, by=u, category=p.category, level=p.level, reason=p.reason))
+_action("transfer", schemas.TransferIn, "Transfer to a responsible unit (R-RT-4)",
+        lambda c, u, p: actions.transfer(c, by=u, to_unit=_unit(p.to_unit), to_user=_staff(p.to_user),
+                                         new_handler=p.new_handler, reason=p.reason))
+_action("answer", schemas.AnswerIn, "The responsible unit's cause and countermeasure",
+        lambda c, u, p: actions.answer(c, by=u, transfer_id=p.transfer_id, cause=p.cause,
+                                       countermeasure=p.countermeasure))
+_action("note", schemas.NoteIn, "Add an internal note (R-WF-3)",
+        lambda c, u, p: actions.note(c, by=u, text=p.text))
+_action("message", schemas.NoteIn, "Send a customer-visible message (R-WF-3)",
+        lambda c, u, p: actions.message(c, by=u, text=p.text))
+_action("edit", schemas.EditIn, "Correct the details",
+        lambda c, u, p: actions.edit(c, by=u, changes=p.changes.dict(exclude_unset=True)))
+
+
+@router.post("/complaints/{number}/merge", response=schemas.ComplaintOut, summary="Merge into another complaint (R-WF-6)")
+def complaint_merge(request: HttpRequest, number: str, payload: schemas.MergeIn):
+    complaint = _load(request, number, payload.version)
+    actions.merge(complaint, by=_user(request), into=_survivor(request, payload.into), reason=payload.reason)
+    return _detail(request, number)
+
+
+@router.get("/categories", response=list[schemas.CategoryOut], tags=["classification"], summary="Categories")
+def categories(request: HttpRequest):
+    rows = Category.objects.filter(active=True).select_related("parent")
+    return [
+        {"code": c.code, "name": c.label, "name_en": c.name_en, "parent": c.parent.code if c.parent_id else None,
+         "default_level": c.default_level, "is_quality": c.is_quality, "is_claim": c.is_claim,
+         "is_batch": c.is_batch}
+        for c in rows
+    ]

@@ -1,0 +1,47 @@
+"""Appending to a complaint's timeline (R-WF-2). Called by actions only, inside their transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import models as djm
+
+from .models import Complaint, Event, TimelineEvent, Visibility
+
+
+def _plain(value: Any) -> Any:
+    """Store codes and ids, never display strings or model objects."""
+    if isinstance(value, djm.Model):
+        return value.pk
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def record(
+    complaint: Complaint,
+    kind: Event,
+    *,
+    by: Any,
+    at: datetime,
+    body: str = "",
+    visibility: Visibility = Visibility.INTERNAL,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **data: Any,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        complaint=complaint,
+        kind=kind,
+        actor=by,
+        at=at,
+        body=body,
+        visibility=visibility,
+        before={k: _plain(v) for k, v in (before or {}).items()},
+        after={k: _plain(v) for k, v in (after or {}).items()},
+        data={k: _plain(v) for k, v in data.items()},
+    )

@@ -1,0 +1,54 @@
+"""Chinese text helpers: CJK bigram tokens for search (what Lucene's CJK analyzer does) and a
+bigram similarity for repeat detection."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_RUNS = re.compile(rf"[{_CJK}]+|[0-9a-z]+")
+_CJK_RUN = re.compile(rf"^[{_CJK}]+$")
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def clean_text(value: str) -> str:
+    """Normalise width (ＡＢＣ１２３ → ABC123) and strip HTML tags a paste may carry."""
+    value = unicodedata.normalize("NFKC", value or "")
+    value = html.unescape(_TAGS.sub("", value))
+    return value.replace("\r\n", "\n").strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Overlapping bigrams of each CJK run, plus whole latin/digit words, lower-cased.
+
+    A lone CJK character is kept as a unigram so that one-character names still match.
+    """
+    out: list[str] = []
+    for run in _RUNS.findall(unicodedata.normalize("NFKC", text or "").lower()):
+        if _CJK_RUN.match(run):
+            if len(run) == 1:
+                out.append(run)
+            else:
+                out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        else:
+            out.append(run)
+    return out
+
+
+def index_text(*parts: str) -> str:
+    """The space-separated token string stored for full-text search."""
+    seen: dict[str, None] = {}
+    for part in parts:
+        for token in tokens(part):
+            seen.setdefault(token, None)
+    return " ".join(seen)
+
+
+def similarity(a: str, b: str) -> float:
+    """Dice coefficient over the two texts' bigram sets, 0..1."""
+    sa, sb = set(tokens(a)), set(tokens(b))
+    if not sa or not sb:
+        return 0.0
+    return 2 * len(sa & sb) / (len(sa) + len(sb))
