@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from kesu.lib.errors import NotFound
 from kesu.org.models import User
 
-from .models import Complaint, Transfer
+from .models import Complaint, TimelineEvent, Transfer, Visibility
 
 
 def visible_to(user: User) -> QuerySet[Complaint]:
@@ -50,3 +50,9 @@ def overdue(qs: QuerySet[Complaint], now: datetime) -> QuerySet[Complaint]:
     return qs.filter(Exists(Deadline.objects.filter(
         complaint=OuterRef("pk"), met_at=None, cancelled_at=None, paused_at=None, due_at__lt=now
     )))
+
+
+def customer_visible_events(complaint: Complaint) -> QuerySet[TimelineEvent]:
+    """R-WF-3: what the customer may read about their complaint — customer-visible messages
+    and replies only, never internal notes or forms."""
+    return complaint.events.filter(visibility=Visibility.CUSTOMER).order_by("id")
