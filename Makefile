@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres install clean
+.PHONY: run test test-postgres test-redis install clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,13 +17,23 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/kesu migrate --no-input
 	$(BIN)/kesu demo
-	$(BIN)/kesu serve 127.0.0.1:8000
+	$(BIN)/kesu run 127.0.0.1:8000
 
 test: $(STAMP)
 	$(BIN)/pytest
 
 test-postgres: $(STAMP)
 	scripts/with-postgres.sh $(BIN)/pytest
+
+# The notification and worker tests again with Huey on a throwaway Redis (KESU_REDIS_URL).
+test-redis: $(STAMP)
+	scripts/with-redis.sh $(BIN)/pytest kesu/comms
+
+# Extract the translatable strings into kesu/locale/zh_Hans/LC_MESSAGES/django.po, then compile
+# django.mo (needs GNU gettext). Commit both files: a fresh machine runs without msgfmt.
+messages: $(STAMP)
+	cd kesu && $(abspath $(BIN))/django-admin makemessages -l zh_Hans --ignore 'tests/*' --ignore '*/tests/*' --no-obsolete
+	cd kesu && $(abspath $(BIN))/django-admin compilemessages -l zh_Hans
 
 clean:
 	rm -rf $(VENV) var

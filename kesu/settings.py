@@ -48,9 +48,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves Swagger UI from its bundled static files instead of a CDN
+    "huey.contrib.djhuey",  # `kesu worker` (run_huey) loads every app's tasks.py
     "kesu.org",
     "kesu.complaints",
     "kesu.sla",
+    "kesu.comms",
 ]
 
 MIDDLEWARE = [
@@ -88,10 +90,16 @@ TEMPLATES = [
 
 def _database() -> dict:
     url = env("KESU_DATABASE_URL")
+    # Created whatever the database: Huey's SQLite queue, media and static files live here too,
+    # so a PostgreSQL setup on a fresh checkout needs it as much as an embedded one.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
     if url:
-        db = dj_database_url.parse(url, conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60))
+        # Persistent connections are checked before reuse, so a restarted or failed-over
+        # server costs a reconnect instead of an error on the first request after it.
+        db = dj_database_url.parse(
+            url, conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
     else:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "kesu.sqlite3")}
     if db["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
@@ -150,3 +158,97 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("KESU_LOG_LEVEL", "WARNING")},
 }
+
+# --- Background worker and notifications (R-CM-5) ----------------------------------------
+# Huey: SQLite storage in the data directory by default (nothing to install), Redis when
+# KESU_REDIS_URL is set (several worker hosts). Results are not kept: tasks are fire-and-forget.
+REDIS_URL = env("KESU_REDIS_URL")
+HUEY = {
+    "name": env("KESU_HUEY_NAME", "kesu"),
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "kesu.worker.SqliteHuey",
+    "results": False,
+    "immediate": envbool("KESU_HUEY_IMMEDIATE", "False"),  # run tasks inline (no worker)
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(DATA_DIR / "huey.sqlite3")},
+    "consumer": {
+        "workers": envint("KESU_WORKERS", 2),
+        "worker_type": "thread",
+        # SIGTERM (systemd, `kesu run`) lets running deliveries finish; SIGINT stops at once.
+        "graceful_signal": "TERM",
+        "shutdown_timeout": 30,
+    },
+}
+
+
+def _email(url: str) -> dict:
+    """KESU_EMAIL_URL: smtp://user:pass@host:port (plain), smtp+tls://… (STARTTLS),
+    smtps://… (TLS from the start), or console:// (print; the default)."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url or "console://")
+    scheme = parts.scheme.lower()
+    if scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if scheme not in {"smtp", "smtp+tls", "smtps", "smtp+ssl"}:
+        raise ImproperlyConfigured(
+            f"KESU_EMAIL_URL must start with smtp://, smtp+tls://, smtps:// or console://, not {scheme}://"
+        )
+    if not parts.hostname:
+        raise ImproperlyConfigured("KESU_EMAIL_URL has no host")
+    ssl = scheme in {"smtps", "smtp+ssl"}
+    try:
+        port = parts.port or (465 if ssl else 587 if scheme == "smtp+tls" else 25)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"KESU_EMAIL_URL has a bad port: {exc}") from exc
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_TLS": scheme == "smtp+tls",
+        "EMAIL_USE_SSL": ssl,
+    }
+
+
+_EMAIL = _email(env("KESU_EMAIL_URL"))
+EMAIL_BACKEND = _EMAIL["EMAIL_BACKEND"]
+EMAIL_HOST = _EMAIL.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _EMAIL.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _EMAIL.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _EMAIL.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _EMAIL.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _EMAIL.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = envint("KESU_EMAIL_TIMEOUT", 30)
+DEFAULT_FROM_EMAIL = env("KESU_EMAIL_FROM", "kesu@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Right-hand side of notification Message-IDs (<sha1(dedupe key)@domain>).
+KESU_MESSAGE_ID_DOMAIN = env("KESU_MESSAGE_ID_DOMAIN") or DEFAULT_FROM_EMAIL.rpartition("@")[2].strip(">") or "kesu"
+
+KESU_SMS_BACKEND = env("KESU_SMS_BACKEND", "log")
+if KESU_SMS_BACKEND not in {"log", "aliyun"}:
+    raise ImproperlyConfigured(f"KESU_SMS_BACKEND must be log or aliyun, not {KESU_SMS_BACKEND!r}")
+KESU_SMS_ACCESS_KEY_ID = env("KESU_SMS_ACCESS_KEY_ID")
+KESU_SMS_ACCESS_KEY_SECRET = env("KESU_SMS_ACCESS_KEY_SECRET")
+KESU_SMS_SIGN_NAME = env("KESU_SMS_SIGN_NAME")
+KESU_SMS_ENDPOINT = env("KESU_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+KESU_SMS_REGION = env("KESU_SMS_REGION", "cn-hangzhou")
+# The provider's approved template per notification kind (KESU_SMS_TEMPLATE_CODE_ACKNOWLEDGEMENT
+# =SMS_123…), falling back to KESU_SMS_TEMPLATE_CODE.
+KESU_SMS_TEMPLATE_CODE = env("KESU_SMS_TEMPLATE_CODE")
+KESU_SMS_TEMPLATE_CODES = {
+    name[len("KESU_SMS_TEMPLATE_CODE_"):].lower(): value
+    for name, value in os.environ.items()
+    if name.startswith("KESU_SMS_TEMPLATE_CODE_") and value
+}
+if KESU_SMS_BACKEND == "aliyun" and not (
+    KESU_SMS_ACCESS_KEY_ID and KESU_SMS_ACCESS_KEY_SECRET and KESU_SMS_SIGN_NAME
+):
+    raise ImproperlyConfigured(
+        "KESU_SMS_BACKEND=aliyun needs KESU_SMS_ACCESS_KEY_ID, KESU_SMS_ACCESS_KEY_SECRET and KESU_SMS_SIGN_NAME"
+    )
+KESU_WEBHOOK_TIMEOUT = envint("KESU_WEBHOOK_TIMEOUT", 10)
+
+# Delivery: a claim older than this belongs to a dead worker (keep it above the slowest send:
+# EMAIL_TIMEOUT, KESU_WEBHOOK_TIMEOUT); after this many attempts a notification is given up.
+KESU_NOTIFY_CLAIM_TIMEOUT = envint("KESU_NOTIFY_CLAIM_TIMEOUT", 300)
+KESU_NOTIFY_MAX_ATTEMPTS = envint("KESU_NOTIFY_MAX_ATTEMPTS", 8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from kesu.lib.text import clean_text, similarity
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
 
-from . import permissions, routing, timeline
+from . import notify, permissions, routing, timeline
 from .classification import suggest
 from .models import (
     LEVEL_3_CHANNELS,
@@ -244,6 +245,8 @@ def _unit_for(intake: Intake, by: User) -> Unit:
         unit = Unit.objects.filter(code=intake.unit, active=True).first()
         if unit is None:
             raise Invalid(_("Unknown unit “%(code)s”.") % {"code": intake.unit}, field="unit")
+        # Any unit: staff register what they receive even if another unit caused it (R-IN-5);
+        # as first responder they keep seeing it.
         return unit
     if not units:
         raise Invalid(_("You belong to no unit; ask an administrator to add you to one."), field="unit")
@@ -268,10 +271,12 @@ def _find_repeat(customer: Customer | None, intake: Intake, text: str, received:
     earlier = Complaint.objects.filter(
         customer=customer, received_at__gte=received - REPEAT_WINDOW, received_at__lte=received
     ).exclude(status=Status.MERGED).order_by("-received_at", "-id")[:50]
+    # Compare as stored: the earlier complaint's order and product went through clean_text.
+    order_number, product = clean_text(intake.order_number), clean_text(intake.product)
     for candidate in earlier:
-        if intake.order_number and candidate.order_number == intake.order_number:
+        if order_number and candidate.order_number == order_number:
             return candidate
-        if intake.product and candidate.product == intake.product:
+        if product and candidate.product == product:
             return candidate
         if similarity(text, f"{candidate.summary} {candidate.description}") >= REPEAT_SIMILARITY:
             return candidate
@@ -365,7 +370,22 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     _route(complaint, by=by, now=now, reason=_("Level routing at registration"))
     _flag_gm_copy(complaint, by=by, now=now)
     deadlines.schedule(complaint, now=now)
+    complaint.lookup_code = new_lookup_code(complaint, now=now)
     return complaint
+
+
+def new_lookup_code(complaint: Complaint, *, now: datetime) -> str:
+    """R-IN-6: a fresh 6-digit lookup code for the portal, sent to the customer with the number.
+    Only its hash is stored; the plain code exists in the acknowledgement and the response to
+    the clerk who registered the complaint (to read out on the phone)."""
+    code = f"{secrets.randbelow(10**6):06d}"
+    Complaint.objects.filter(pk=complaint.pk).update(lookup_code_hash=hash_lookup_code(complaint.number, code))
+    notify.acknowledge(complaint, lookup_code=code, now=now)
+    return code
+
+
+def hash_lookup_code(number: str, code: str) -> str:
+    return hashlib.sha256(f"{number}:{code}".encode()).hexdigest()
 
 
 # --- routing helpers (R-RT-2, R-RT-3) ------------------------------------------------------
@@ -386,10 +406,13 @@ def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> Non
     if not changes:
         return
     before = _save(complaint, now, **changes)
-    timeline.record(
+    event = timeline.record(
         complaint, Event.ROUTED, by=by, at=now, body=reason, before=before,
         after={k: v for k, v in changes.items() if k in before}, level=complaint.level,
     )
+    for key in ("owner", "reviewer"):
+        if key in before and changes[key] is not None:
+            notify.assigned(complaint, changes[key], event=event, now=now)
 
 
 def _flag_gm_copy(complaint: Complaint, *, by: User, now: datetime) -> None:
@@ -397,7 +420,7 @@ def _flag_gm_copy(complaint: Complaint, *, by: User, now: datetime) -> None:
     needs = complaint.level == Level.THREE or complaint.category.is_claim or complaint.category.is_batch
     if needs and not complaint.gm_copy:
         _save(complaint, now, gm_copy=True)
-        timeline.record(complaint, Event.GM_COPIED, by=by, at=now, level=complaint.level,
+        notify.copy_gm(complaint, by=by, now=now, level=complaint.level,
                         category=complaint.category.code)
 
 
@@ -430,10 +453,12 @@ def _step(
         if target is not None:
             changes["status"] = target
         before = _save(complaint, now, **changes)
-        timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility,
-                        before=before, after={k: changes[k] for k in before})
+        recorded = timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility,
+                                   before=before, after={k: changes[k] for k in before})
+        if visibility == Visibility.CUSTOMER:
+            notify.customer_message(complaint, event=recorded, now=now)
         if complaint.gm_copy and target is not None:
-            timeline.record(complaint, Event.GM_COPIED, by=by, at=now, status=target)
+            notify.copy_gm(complaint, by=by, now=now, status=target)
         deadlines.schedule(complaint, now=now)
     return complaint
 
@@ -566,7 +591,9 @@ def mark_invalid(complaint: Complaint, *, by: User, reason: str, reply: str, now
     with transaction.atomic():
         _step(complaint, "mark_invalid", Event.MARKED_INVALID, by=by, now=now, allowed=True,
               body=reason, valid=False, validity_reason=reason, replied_at=now)
-        timeline.record(complaint, Event.REPLIED, by=by, at=now, body=answer, visibility=Visibility.CUSTOMER)
+        replied = timeline.record(complaint, Event.REPLIED, by=by, at=now, body=answer,
+                                  visibility=Visibility.CUSTOMER)
+        notify.customer_message(complaint, event=replied, now=now)
     return complaint
 
 
@@ -577,7 +604,11 @@ def _append(complaint: Complaint, action: str, event: Event, *, by: User, now: d
     now = now or timezone.now()
     _check(complaint, action)
     _require(allowed)
-    timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility)
+    with transaction.atomic():
+        recorded = timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility)
+        if visibility == Visibility.CUSTOMER:
+            notify.customer_message(complaint, event=recorded, now=now)
+            deadlines.schedule(complaint, now=now)  # a contact meets or rolls contact limits
     return complaint
 
 
@@ -656,6 +687,12 @@ def lower_level(
     if not permissions.can_lower_level(by):
         raise Forbidden(_("Only a tier-2 user or above may lower a complaint's level."), field="level")
     reason = _need_text(reason, "reason", _("Reason"))
+    if level >= complaint.level:
+        raise Invalid(
+            _("Choose a level below the current level %(level)d; to raise it, escalate.")
+            % {"level": complaint.level},
+            field="level",
+        )
     category = category or complaint.category
     floor = category.default_level
     if complaint.channel in LEVEL_3_CHANNELS:
@@ -701,16 +738,18 @@ def transfer(
         before = _save(complaint, now, **changes)
         row = Transfer.objects.create(complaint=complaint, to_unit=to_unit, to_user=to_user,
                                       new_handler=new_handler, reason=reason, by=by, at=now)
-        timeline.record(complaint, Event.TRANSFERRED, by=by, at=now, body=reason, before=before,
-                        after={k: changes[k] for k in before}, to_unit=to_unit.code,
-                        to_user=to_user.pk if to_user else None, transfer=row.pk)
+        transferred = timeline.record(complaint, Event.TRANSFERRED, by=by, at=now, body=reason, before=before,
+                                      after={k: changes[k] for k in before}, to_unit=to_unit.code,
+                                      to_user=to_user.pk if to_user else None, transfer=row.pk)
+        if to_user is not None:
+            notify.assigned(complaint, to_user, event=transferred, now=now)
         if complaint.transfer_count > BOUNCE_LIMIT and not complaint.bounce_flag:
             _save(complaint, now, bounce_flag=True)
             manager = routing.nearest_user(complaint.unit, 2)
             timeline.record(complaint, Event.BOUNCE_FLAGGED, by=by, at=now,
                             transfers=complaint.transfer_count, manager=manager.pk if manager else None)
         if complaint.gm_copy:
-            timeline.record(complaint, Event.GM_COPIED, by=by, at=now, transfer=row.pk)
+            notify.copy_gm(complaint, by=by, now=now, transfer=row.pk)
         deadlines.schedule(complaint, now=now)
     return row
 
@@ -805,3 +844,75 @@ def reveal_contact(complaint: Complaint, *, by: User, now: datetime | None = Non
     timeline.record(complaint, Event.CONTACT_REVEALED, by=by, at=now)
     return {"contact_phone": complaint.contact_phone, "address": complaint.address,
             "other_contact": complaint.other_contact}
+
+
+# --- time limits (SPEC section 4) ---------------------------------------------------------
+
+PROMISE_DEFAULT = timedelta(hours=24)
+PROMISE_MAX = timedelta(days=30)
+
+
+def promise_reply(
+    complaint: Complaint, *, by: User, due_at: datetime | None = None, note: str = "",
+    now: datetime | None = None,
+) -> Complaint:
+    """R-SLA-8: a handler who cannot answer on the spot records when they will; the promise
+    becomes a deadline, met by the next message or reply to the customer."""
+    from kesu.sla.models import Policy
+
+    now = now or timezone.now()
+    _check(complaint, "promise")
+    _require(permissions.can_handle(by, complaint))
+    if due_at is None:
+        policy = Policy.objects.filter(kind="promised_reply", active=True).order_by("id").first()
+        due_at = now + (timedelta(hours=float(policy.hours)) if policy else PROMISE_DEFAULT)
+    if timezone.is_naive(due_at):
+        due_at = timezone.make_aware(due_at)
+    if due_at <= now:
+        raise Invalid(_("The promised reply time must be in the future."), field="due_at")
+    if due_at > now + PROMISE_MAX:
+        raise Invalid(_("The promised reply time may be at most 30 days ahead."), field="due_at")
+    with transaction.atomic():
+        _save(complaint, now)
+        deadlines.promise(complaint, due_at=due_at, now=now)
+        timeline.record(complaint, Event.REPLY_PROMISED, by=by, at=now, body=clean_text(note), due_at=due_at)
+    return complaint
+
+
+def report_platform_result(complaint: Complaint, *, by: User, result: str, now: datetime | None = None) -> Complaint:
+    """R-SLA-11: the handling result of a complaint transferred from 12315, recorded for
+    reporting back to the platform."""
+    now = now or timezone.now()
+    text = _need_text(result, "result", _("Handling result"))
+    _check(complaint, "report_platform_result")
+    _require(permissions.can_handle(by, complaint))
+    if complaint.channel != Channel.TRANSFER_12315:
+        raise Conflict(_("Only complaints transferred from 12315 report a result to the platform."),
+                       field="channel", code="not_from_12315")
+    with transaction.atomic():
+        before = _save(complaint, now, platform_result_at=now)
+        timeline.record(complaint, Event.PLATFORM_RESULT_REPORTED, by=by, at=now, body=text,
+                        before=before, after={"platform_result_at": now})
+        deadlines.schedule(complaint, now=now)
+    return complaint
+
+
+def escalate_for_breach(complaint: Complaint, *, deadline_kind: str, now: datetime) -> Complaint:
+    """R-SLA-9: 4 working hours after a breach the complaint goes up one tier — one level up,
+    re-routed like any escalation. A level-3 complaint is already with tier 3: the escalation
+    is recorded and the GM copied. Called by the sweep; the actor is the system."""
+    with transaction.atomic():
+        if complaint.level < Level.THREE:
+            before = _save(complaint, now, level=complaint.level + 1, reviewed_at=None, reviewed_by=None)
+            timeline.record(complaint, Event.ESCALATED, by=None, at=now, before={"level": before["level"]},
+                            after={"level": complaint.level}, cause="breach", deadline=deadline_kind)
+            _route(complaint, by=None, now=now, reason=_("Level routing after a missed time limit"))
+        else:
+            _save(complaint, now)
+            timeline.record(complaint, Event.ESCALATED, by=None, at=now, cause="breach",
+                            deadline=deadline_kind, level=complaint.level)
+        _flag_gm_copy(complaint, by=None, now=now)
+        if complaint.level == Level.THREE:
+            notify.copy_gm(complaint, by=None, now=now, cause="breach")
+        deadlines.schedule(complaint, now=now)
+    return complaint

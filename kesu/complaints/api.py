@@ -9,7 +9,6 @@ import base64
 from datetime import datetime
 from typing import Any, Callable
 
-from django.db.models import Q
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -67,7 +66,8 @@ def register(
     data["demand"] = data["demand"] or ""
     intake = actions.Intake(**data)
     result = actions.register(intake, by=_user(request), idempotency_key=idempotency_key)
-    body = {"created": result.created, "complaint": _detail(request, result.complaint.number)}
+    body = {"created": result.created, "lookup_code": getattr(result.complaint, "lookup_code", None),
+            "complaint": _detail(request, result.complaint.number)}
     return Respond(201 if result.created else 200, body)
 
 
@@ -115,7 +115,13 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
         category = Category.objects.filter(code=f.category).first()
         if category is None:
             raise Invalid(_("Unknown category “%(code)s”.") % {"code": f.category}, field="category")
-        qs = qs.filter(Q(category=category) | Q(category__parent=category))
+        # The whole subtree: admins may nest categories deeper than the default two levels.
+        ids, frontier = {category.pk}, [category.pk]
+        while frontier:
+            frontier = list(Category.objects.filter(parent_id__in=frontier).exclude(pk__in=ids)
+                            .values_list("pk", flat=True))
+            ids.update(frontier)
+        qs = qs.filter(category_id__in=ids)
     if f.channel:
         qs = qs.filter(channel__in=f.channel)
     if f.unit:
@@ -148,6 +154,16 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     rows = rows[: f.limit]
     next_cursor = base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode() if more else None
     return {"items": [present.list_item(c, user) for c in rows], "next_cursor": next_cursor}
+
+
+# Registered before /complaints/{number}: URL patterns are tried in order, and that one would
+# take "suggest" as a number and answer 405.
+@router.post("/complaints/suggest", response=schemas.SuggestionOut, summary="Suggest category and level")
+def suggest_classification(request: HttpRequest, payload: schemas.SuggestIn):
+    """R-CL-2: what the keyword rules suggest for a text, before registering."""
+    s = suggest(payload.text)
+    category = {"code": s.category.code, "name": s.category.label} if s.category else None
+    return {"category": category, "level": s.level, "matched": s.matched}
 
 
 @router.get("/complaints/{number}", response=schemas.ComplaintOut, summary="Get a complaint by number")
@@ -188,14 +204,6 @@ def download_attachment(request: HttpRequest, number: str, attachment_id: int):
         raise NotFound(_("No such attachment."), field="attachment_id")
     return FileResponse(row.file.open("rb"), content_type=row.content_type, filename=row.original_name,
                         as_attachment=row.kind != "photo")
-
-
-@router.post("/complaints/suggest", response=schemas.SuggestionOut, summary="Suggest category and level")
-def suggest_classification(request: HttpRequest, payload: schemas.SuggestIn):
-    """R-CL-2: what the keyword rules suggest for a text, before registering."""
-    s = suggest(payload.text)
-    category = {"code": s.category.code, "name": s.category.label} if s.category else None
-    return {"category": category, "level": s.level, "matched": s.matched}
 
 
 # --- workflow actions -------------------------------------------------------------------------
@@ -296,6 +304,12 @@ _action("message", schemas.NoteIn, "Send a customer-visible message (R-WF-3)",
         lambda c, u, p: actions.message(c, by=u, text=p.text))
 _action("edit", schemas.EditIn, "Correct the details",
         lambda c, u, p: actions.edit(c, by=u, changes=p.changes.dict(exclude_unset=True)))
+
+
+_action("promise", schemas.PromiseIn, "Promise a reply time (R-SLA-8)",
+        lambda c, u, p: actions.promise_reply(c, by=u, due_at=p.due_at, note=p.note))
+_action("platform-result", schemas.PlatformResultIn, "Record the result for the 12315 platform (R-SLA-11)",
+        lambda c, u, p: actions.report_platform_result(c, by=u, result=p.result))
 
 
 @router.post("/complaints/{number}/merge", response=schemas.ComplaintOut, summary="Merge into another complaint (R-WF-6)")

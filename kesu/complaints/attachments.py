@@ -94,7 +94,7 @@ def attach(complaint: Complaint, *, by: User, upload: UploadedFile, now: datetim
         try:
             row.save()
             timeline.record(complaint, Event.ATTACHMENT_ADDED, by=by, at=now, attachment=row.pk,
-                            name=row.original_name, size=row.size, kind=kind)
+                            name=row.original_name, size=row.size, attachment_kind=kind)
         except Exception:
             row.file.delete(save=False)
             raise

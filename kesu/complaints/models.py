@@ -103,7 +103,8 @@ class Transition:
 TRANSITIONS: dict[str, Transition] = {
     "accept": Transition(frozenset({S.REGISTERED}), S.ACCEPTED),
     "investigate": Transition(frozenset({S.ACCEPTED, S.REOPENED}), S.INVESTIGATING),
-    "propose": Transition(frozenset({S.ACCEPTED, S.INVESTIGATING, S.REOPENED}), S.PROPOSED),
+    # From "proposed" too: a resolution sent back (reject) is redrafted.
+    "propose": Transition(frozenset({S.ACCEPTED, S.INVESTIGATING, S.PROPOSED, S.REOPENED}), S.PROPOSED),
     "request_approval": Transition(frozenset({S.PROPOSED}), S.AWAITING_APPROVAL),
     "approve": Transition(frozenset({S.AWAITING_APPROVAL}), S.RESOLVING),
     "reject": Transition(frozenset({S.AWAITING_APPROVAL}), S.PROPOSED),
@@ -131,6 +132,8 @@ TRANSITIONS: dict[str, Transition] = {
     "note": Transition(frozenset(S), None),
     "edit": Transition(OPEN, None),
     "attach": Transition(OPEN | {S.INVALID}, None),
+    "promise": Transition(OPEN - {S.ON_HOLD}, None),
+    "report_platform_result": Transition(OPEN | {S.CLOSED}, None),
 }
 
 
@@ -337,6 +340,12 @@ class Complaint(models.Model):
     replied_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closing_reason = models.TextField(_("closing reason"), blank=True)
+    # R-SLA-11: when the handling result was reported back to the 12315 platform; the result
+    # itself is the body of that timeline event. (Nullable columns only: adding a NOT NULL
+    # column makes SQLite rebuild the table, which drops the search triggers of 0004.)
+    platform_result_at = models.DateTimeField(_("reported to 12315 at"), null=True, blank=True)
+    # R-IN-6: SHA-256 of number and the customer's portal lookup code (nullable: see above).
+    lookup_code_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
     # Bigram tokens of the texts (see kesu.lib.text); indexed by FTS5 on SQLite, GIN on PostgreSQL.
     search_tokens = models.TextField(default="", editable=False)
@@ -388,6 +397,9 @@ class Transfer(models.Model):
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["to_unit", "answered_at"], name="transfer_unit_open")]
 
+    def __str__(self) -> str:
+        return f"{self.complaint_id} → {self.to_unit_id}"
+
 
 class Event(models.TextChoices):
     """Timeline event kinds, past tense (R-WF-2)."""
@@ -425,6 +437,13 @@ class Event(models.TextChoices):
     EDITED = "edited", _("Details edited")
     ATTACHMENT_ADDED = "attachment_added", _("Attachment added")
     CONTACT_REVEALED = "contact_revealed", _("Full contact details viewed")
+    REPLY_PROMISED = "reply_promised", _("Reply time promised")
+    DEADLINE_WARNED = "deadline_warned", _("Time limit warning")
+    DEADLINE_BREACHED = "deadline_breached", _("Time limit breached")
+    ACCOUNTABILITY_PROPOSED = "accountability_proposed", _("Accountability record proposed")
+    NOTIFICATION_SENT = "notification_sent", _("Notification delivered")
+    NOTIFICATION_FAILED = "notification_failed", _("Notification failed")
+    PLATFORM_RESULT_REPORTED = "platform_result_reported", _("Result reported to 12315")
 
 
 class Visibility(models.TextChoices):
@@ -456,6 +475,9 @@ class TimelineEvent(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["complaint", "id"], name="event_complaint")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} @ {self.at:%Y-%m-%d %H:%M}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

@@ -20,7 +20,7 @@ from .models import Channel, Complaint, Level, Status, TimelineEvent, Transfer, 
 _HANDLER_ACTIONS = {
     "accept", "investigate", "propose", "request_approval", "resolve", "reply", "start_follow_up",
     "close", "reopen", "hold", "resume", "mark_invalid", "merge", "escalate", "classify",
-    "transfer", "message", "edit", "judge",
+    "transfer", "message", "edit", "judge", "promise", "report_platform_result",
 }
 
 
@@ -45,6 +45,8 @@ def actions_for(user: User, complaint: Complaint) -> list[str]:
         if action in {"note", "attach", "answer"} and user.is_read_only:
             continue
         if action == "escalate" and complaint.level == Level.THREE:
+            continue
+        if action == "report_platform_result" and complaint.channel != Channel.TRANSFER_12315:
             continue
         out.append(action)
     return out

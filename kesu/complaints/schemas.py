@@ -255,6 +255,9 @@ class ComplaintPage(Schema):
 
 class RegisteredOut(Schema):
     created: bool
+    lookup_code: str | None = Field(
+        default=None, description="The customer's portal lookup code (R-IN-6), returned once at registration"
+    )
     complaint: ComplaintOut
 
 
@@ -292,3 +295,12 @@ class ContactOut(Schema):
     contact_phone: str
     address: str
     other_contact: str
+
+
+class PromiseIn(Versioned):
+    due_at: datetime | None = Field(default=None, description="Default: 24 hours from now (R-SLA-8)")
+    note: str = Field(default="", max_length=5000)
+
+
+class PlatformResultIn(Versioned):
+    result: str = Field(..., max_length=10000)

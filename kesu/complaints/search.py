@@ -4,19 +4,42 @@ Texts are stored as CJK bigram tokens in ``Complaint.search_tokens`` (kesu.lib.t
 indexes them with an FTS5 table kept in sync by triggers; PostgreSQL with a GIN index on
 ``array_to_tsvector(string_to_array(search_tokens, ' '))``, which takes the tokens as lexemes
 unchanged, so results do not depend on the cluster's locale (the default text-search parser
-drops CJK characters under the C locale). Both are created by migration 0002.
+drops CJK characters under the C locale). Both are created by migration 0004.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models.expressions import RawSQL
 
 from kesu.lib.text import index_text, tokens
 
 from .models import Complaint
 
-PG_VECTOR = "array_to_tsvector(string_to_array(complaints_complaint.search_tokens, ' '))"
+
+class TokensMatch(Func):
+    """PostgreSQL: ``array_to_tsvector(string_to_array(<tokens>, ' ')) @@ <query>::tsquery``.
+
+    The left side is exactly the expression of the GIN index ``complaint_search`` (migration
+    0004), so the planner can use it. ``::tsquery`` takes the query's lexemes as written:
+    ``to_tsquery`` would run them through a text-search parser, which drops CJK characters
+    under the C locale. The column is compiled by Django, so it names the right alias when
+    the queryset is joined to itself or used as a subquery.
+    """
+
+    output_field = BooleanField()
+    arity = 2
+
+    def as_sql(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        tokens_sql, tokens_params = compiler.compile(self.source_expressions[0])
+        query_sql, query_params = compiler.compile(self.source_expressions[1])
+        sql = f"array_to_tsvector(string_to_array({tokens_sql}, ' ')) @@ ({query_sql})::tsquery"
+        return sql, [*tokens_params, *query_params]
 
 
 def complaint_tokens(complaint: Complaint) -> str:
@@ -35,12 +58,14 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     """Complaints whose texts contain every bigram of ``q`` (AND), using the index."""
     wanted = list(dict.fromkeys(tokens(q)))
     if not wanted:
-        return qs
+        # Only punctuation or spaces: nothing to look for, so nothing matches.
+        return qs.none()
     if connection.vendor == "postgresql":
+        # Each token quoted as one lexeme (quotes and backslashes doubled), ANDed together.
         query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
-        return qs.extra(where=[f"{PG_VECTOR} @@ %s::tsquery"], params=[query])
+        return qs.filter(TokensMatch(F("search_tokens"), Value(query)))
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in wanted)
-    return qs.extra(
-        where=["complaints_complaint.id IN (SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH %s)"],
-        params=[match],
-    )
+    # pk__in, not a hand-written "complaints_complaint.id IN": Django names the column by the
+    # query's own alias, which differs when the queryset ends up as a subquery.
+    fts = RawSQL("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH %s", [match])
+    return qs.filter(pk__in=fts)

@@ -8,11 +8,13 @@ from typing import Any
 
 from django.db import models as djm
 
-from .models import Complaint, Event, TimelineEvent, Visibility
+from .models import Category, Complaint, Event, TimelineEvent, Visibility
 
 
 def _plain(value: Any) -> Any:
     """Store codes and ids, never display strings or model objects."""
+    if isinstance(value, Category):
+        return value.code  # as the registration event records it; pks differ between databases
     if isinstance(value, djm.Model):
         return value.pk
     if isinstance(value, (datetime, date)):

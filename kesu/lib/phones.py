@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SEPARATORS = re.compile(r"[\s\-()（）]")
-_MOBILE = re.compile(r"1[3-9]\d{9}")
+_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 # Area code 0xx or 0xxx, a 7–8 digit subscriber number, optionally an extension.
-_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}")
-_INTERNATIONAL = re.compile(r"\+\d{7,15}")
+_LANDLINE = re.compile(r"0\d{2,3}\d{7,8}", re.ASCII)
+_INTERNATIONAL = re.compile(r"\+\d{7,15}", re.ASCII)
 
 
 class InvalidPhone(ValueError):
@@ -21,17 +22,20 @@ def normalize_phone(raw: str) -> str:
     Mobiles become 11 digits (``+86``/``86`` prefixes dropped), landlines ``0AA-NNNNNNNN``
     (with ``-EXT``), international numbers ``+`` and digits. Raises InvalidPhone otherwise.
     """
-    value = (raw or "").strip()
+    # Full-width digits and signs (１３８…, ＋８６) as typed in the IME's full-width mode.
+    value = unicodedata.normalize("NFKC", raw or "").strip()
     extension = ""
     # An extension is written after 转, # or a final hyphen group of 1–6 digits on a landline.
-    m = re.match(r"^(.*?)(?:转|#|ext\.?|-)(\d{1,6})$", value, re.IGNORECASE)
-    if m and value.lstrip().startswith("0"):
+    m = re.match(r"^(.*?)\s*(?:转|#|ext\.?|-)\s*(\d{1,6})$", value, re.IGNORECASE | re.ASCII)
+    # A last hyphen group is only an extension if what precedes it is a whole landline
+    # (0755-1234-5678 is one number written in groups).
+    if m and value.lstrip().startswith("0") and _LANDLINE.fullmatch(_SEPARATORS.sub("", m.group(1))):
         value, extension = m.group(1), m.group(2)
     compact = _SEPARATORS.sub("", value)
-    if compact.startswith("+86"):
-        compact = compact[3:]
-    elif compact.startswith("0086"):
-        compact = compact[4:]
+    if compact.startswith(("+86", "0086")):
+        compact = compact[3:] if compact.startswith("+") else compact[4:]
+        if not _MOBILE.fullmatch(compact) and not compact.startswith("0"):
+            compact = "0" + compact  # +86 10 1234 5678: a landline without its trunk 0
     elif compact.startswith("86") and len(compact) == 13 and _MOBILE.fullmatch(compact[2:]):
         compact = compact[2:]
     if _MOBILE.fullmatch(compact) and not extension:

@@ -13,9 +13,15 @@ _CJK_RUN = re.compile(rf"^[{_CJK}]+$")
 _TAGS = re.compile(r"<[^>]*>")
 
 
+# Full-width forms (U+FF01–FF5E) folded to ASCII, except the punctuation of Chinese prose:
+# NFKC would also turn "，！：" into ",!:" and "①" into "1", changing what the customer said.
+_PROSE_PUNCTUATION = "！＂＇（），：；？［］｛｝～"
+_FOLD_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _PROSE_PUNCTUATION}
+
+
 def clean_text(value: str) -> str:
     """Normalise width (ＡＢＣ１２３ → ABC123) and strip HTML tags a paste may carry."""
-    value = unicodedata.normalize("NFKC", value or "")
+    value = unicodedata.normalize("NFC", value or "").translate(_FOLD_WIDTH)
     value = html.unescape(_TAGS.sub("", value))
     return value.replace("\r\n", "\n").strip()
 

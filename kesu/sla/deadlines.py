@@ -1,65 +1,211 @@
-"""Creating, satisfying, pausing and recomputing a complaint's deadline rows. Called by the
-complaint actions inside their transaction; never by pages or the API directly.
+"""Creating, satisfying, pausing and recomputing a complaint's deadline rows (SPEC section 4).
 
-This first cut covers the calendar-time limits (R-SLA-2, R-SLA-3, R-SLA-5, R-SLA-6) with the
-SPEC's defaults; working-time limits and admin-editable policies build on the same rows.
+Called by the complaint actions inside their transaction, after every change; never by pages
+or the API directly. ``schedule`` is idempotent: it derives the rows a complaint should have
+from its level, state, transfers and contacts, and brings the stored rows in line.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kesu.complaints.models import Complaint, Status
+from django.db.models import Min
 
-from .models import Deadline, DeadlineKind
+from kesu.complaints.models import Complaint, Event, Status, Transfer
 
-HOURS = timedelta(hours=1)
-DAYS = timedelta(days=1)
+from .calendar import BusinessCalendar
+from .models import Deadline, DeadlineKind, Market, Policy
+from .models.policies import Unit as LengthUnit
 
-# What satisfies each limit: the complaint has reached one of these states.
-MET_BY = {
-    DeadlineKind.RESOLUTION: {Status.REPLIED, Status.FOLLOW_UP, Status.CLOSED},
-    DeadlineKind.REPLY: {Status.REPLIED, Status.FOLLOW_UP, Status.CLOSED},
-    DeadlineKind.CLOSE: {Status.CLOSED},
-}
-CANCELLED_BY = {Status.MERGED, Status.INVALID}
+K = DeadlineKind
+WARN_FRACTION = 0.75  # R-SLA-9: the owner is warned at 75 % of a limit
+CONTACT_EVENTS = (Event.ACCEPTED, Event.MESSAGE_SENT, Event.REPLIED)
+# States in which the handler still owes the customer progress updates (R-SLA-7).
+PROGRESS_STATES = {Status.REGISTERED, Status.ACCEPTED, Status.INVESTIGATING, Status.PROPOSED,
+                   Status.AWAITING_APPROVAL, Status.RESOLVING, Status.REOPENED, Status.ON_HOLD}
+REPLIED_STATES = {Status.REPLIED, Status.FOLLOW_UP, Status.CLOSED}
+# Rows that a new handling round (reopen) owes again.
+RENEWED_BY_REOPEN = {K.RESOLUTION, K.REPLY, K.CLOSE}
 
 
-def _limits(complaint: Complaint) -> dict[str, timedelta]:
-    return {
-        DeadlineKind.RESOLUTION: 24 * HOURS if complaint.level == 1 else 48 * HOURS,
-        DeadlineKind.REPLY: 7 * DAYS,
-        DeadlineKind.CLOSE: (18 if complaint.foreign else 15) * DAYS,
-    }
+def length_of(policy: Policy, calendar: BusinessCalendar) -> timedelta:
+    if policy.unit == LengthUnit.WORKING_DAYS:
+        return calendar.day_length * float(policy.length)
+    if policy.unit == LengthUnit.DAYS:
+        return timedelta(days=float(policy.length))
+    return timedelta(hours=float(policy.length))
+
+
+def due_after(policy: Policy, start: datetime, calendar: BusinessCalendar, fraction: float = 1.0) -> datetime:
+    length = length_of(policy, calendar) * fraction
+    return calendar.add(start, length) if policy.working else start + length
+
+
+def applicable(complaint: Complaint) -> dict[str, Policy]:
+    """The policy of each kind that applies to the complaint: the most specific match
+    (category, then channel, then market), then the shortest."""
+    market = Market.FOREIGN if complaint.foreign else Market.DOMESTIC
+    category_ids = {complaint.category_id, complaint.category.parent_id} - {None}
+    best: dict[str, tuple[tuple[int, float], Policy]] = {}
+    for p in Policy.objects.filter(active=True, min_level__lte=complaint.level, max_level__gte=complaint.level):
+        if p.category_id and p.category_id not in category_ids:
+            continue
+        if p.channel and p.channel != complaint.channel:
+            continue
+        if p.market != Market.ANY and p.market != market:
+            continue
+        specificity = 4 * bool(p.category_id) + 2 * bool(p.channel) + (p.market != Market.ANY)
+        rank = (-specificity, float(p.hours))
+        if p.kind not in best or rank < best[p.kind][0]:
+            best[p.kind] = (rank, p)
+    return {kind: p for kind, (_rank, p) in best.items()}
+
+
+@dataclass
+class Want:
+    kind: str
+    ref: str
+    policy: Policy
+    start: datetime
+    met_at: datetime | None = None
+
+
+def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime) -> list[Want]:
+    """The rows the complaint should have now, each with when (if) it was met."""
+    wants: list[Want] = []
+    received = complaint.received_at
+    contacts = list(
+        complaint.events.filter(kind__in=CONTACT_EVENTS).order_by("at").values_list("kind", "at")
+    )
+    last_contact = max((at for _k, at in contacts), default=None)
+    replied = complaint.replied_at if complaint.status in REPLIED_STATES else None
+
+    def want(kind: str, start: datetime, met_at: datetime | None = None, ref: str = "") -> None:
+        if kind in policies:
+            wants.append(Want(kind, ref, policies[kind], start, met_at))
+
+    want(K.FIRST_CONTACT, received, complaint.accepted_at)
+    later_contacts = [at for k, at in contacts if k != Event.ACCEPTED]
+    want(K.CONTACT_AGAIN, received, later_contacts[0] if later_contacts else None)
+    want(K.RESOLUTION, received, replied)
+    want(K.REPLY, received, replied)
+    want(K.CLOSE, received, complaint.closed_at if complaint.status == Status.CLOSED else None)
+    if complaint.status in PROGRESS_STATES:
+        want(K.PROGRESS, last_contact or received)
+    if complaint.channel == "12315":
+        want(K.PLATFORM_RESULT, received, complaint.platform_result_at)
+    # A hand-over to a new handler is not a request for cause and countermeasure.
+    for t in Transfer.objects.filter(complaint=complaint, new_handler=False).only("id", "at", "answered_at"):
+        want(K.ANSWER, t.at, t.answered_at, ref=str(t.pk))
+    return wants
 
 
 def schedule(complaint: Complaint, *, now: datetime) -> None:
-    """Bring the rows in line with the complaint's level and state. Idempotent."""
-    existing = {d.kind: d for d in Deadline.objects.filter(complaint=complaint)}
-    for kind, length in _limits(complaint).items():
-        row = existing.get(kind)
-        due = complaint.received_at + length
+    """Bring the complaint's rows in line with its level, state, transfers and contacts."""
+    calendar = BusinessCalendar.load()
+    rows = {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
+    finished = complaint.status in (Status.MERGED, Status.INVALID)
+    closed = complaint.status == Status.CLOSED
+    seen: set[tuple[str, str]] = set()
+
+    for w in [] if finished else _wanted(complaint, applicable(complaint), now):
+        key = (w.kind, w.ref)
+        seen.add(key)
+        row = rows.get(key)
         if row is None:
-            row = Deadline.objects.create(complaint=complaint, kind=kind, due_at=due, created_at=now)
-        elif row.is_open and row.paused_at is None and row.due_at != due and row.due_at > now:
-            # R-WF-5: a recomputation never moves a deadline that was already missed.
-            Deadline.objects.filter(pk=row.pk).update(due_at=due)
-        _follow_state(row, complaint, now)
+            Deadline.objects.create(
+                complaint=complaint, kind=w.kind, ref=w.ref, policy=w.policy, working=w.policy.working,
+                started_at=w.start, due_at=due_after(w.policy, w.start, calendar),
+                warn_at=due_after(w.policy, w.start, calendar, WARN_FRACTION), met_at=w.met_at,
+                paused_at=now if complaint.status == Status.ON_HOLD and w.met_at is None else None,
+                created_at=now,
+            )
+            continue
+        _update(row, w, complaint, calendar, now)
+
+    # Rows nothing asks for any more: cancelled (merged, invalid, a rolled-over progress row),
+    # or met when the complaint closed.
+    for key, row in rows.items():
+        if key in seen or not row.is_open or row.kind == K.PROMISED_REPLY:
+            continue
+        if closed:
+            Deadline.objects.filter(pk=row.pk).update(met_at=now, paused_at=None)
+        else:
+            Deadline.objects.filter(pk=row.pk).update(cancelled_at=now)
+    _promised(complaint, rows, now, cancel=finished)
 
 
-def _follow_state(row: Deadline, complaint: Complaint, now: datetime) -> None:
-    status = complaint.status
-    if status in CANCELLED_BY:
-        Deadline.objects.filter(pk=row.pk, met_at=None, cancelled_at=None).update(cancelled_at=now)
-    elif status in MET_BY[row.kind]:
-        Deadline.objects.filter(pk=row.pk, met_at=None, cancelled_at=None).update(met_at=now)
-    elif status == Status.ON_HOLD:
-        Deadline.objects.filter(pk=row.pk, met_at=None, cancelled_at=None, paused_at=None).update(paused_at=now)
-    elif row.paused_at is not None:
-        # R-SLA-10: resume — the time on hold is added back to the limit.
-        Deadline.objects.filter(pk=row.pk).update(due_at=row.due_at + (now - row.paused_at), paused_at=None)
-    elif status == Status.REOPENED and not row.is_open:
-        # A new handling round owes the customer a new resolution and reply.
-        if row.kind != DeadlineKind.CLOSE or row.met_at is not None:
-            Deadline.objects.filter(pk=row.pk).update(met_at=None, cancelled_at=None,
-                                                      due_at=max(row.due_at, now + _limits(complaint)[row.kind]))
+def _update(row: Deadline, w: Want, complaint: Complaint, calendar: BusinessCalendar, now: datetime) -> None:
+    changes: dict[str, object] = {}
+    if row.cancelled_at is not None:
+        changes["cancelled_at"] = None
+    if w.met_at is not None and row.met_at is None:
+        changes.update(met_at=w.met_at, paused_at=None)
+    elif w.met_at is None and row.met_at is not None and complaint.status == Status.REOPENED \
+            and w.kind in RENEWED_BY_REOPEN:
+        # A new handling round owes the customer a new resolution, reply and close.
+        changes.update(met_at=None, started_at=now, due_at=due_after(w.policy, now, calendar),
+                       warn_at=due_after(w.policy, now, calendar, WARN_FRACTION), warned_at=None,
+                       breached_at=None, escalate_at=None, escalated_at=None)
+    elif row.met_at is None:
+        if complaint.status == Status.ON_HOLD:
+            if row.paused_at is None:
+                changes["paused_at"] = now  # R-SLA-10: the clock stops
+        elif row.paused_at is not None:
+            changes.update(_resumed(row, calendar, now))
+        elif w.kind == K.PROGRESS and w.start != row.started_at:
+            # R-SLA-7 rolls: each contact with the customer starts the next period.
+            changes.update(started_at=w.start, due_at=due_after(w.policy, w.start, calendar),
+                           warn_at=due_after(w.policy, w.start, calendar, WARN_FRACTION),
+                           warned_at=None, breached_at=None, escalate_at=None, escalated_at=None)
+        elif row.policy_id != w.policy.pk and row.due_at > now and row.breached_at is None:
+            # The level (or category, or market) changed: recompute — but a limit already
+            # missed stays missed (R-WF-5).
+            changes.update(policy=w.policy, working=w.policy.working,
+                           due_at=due_after(w.policy, row.started_at, calendar),
+                           warn_at=due_after(w.policy, row.started_at, calendar, WARN_FRACTION))
+    if changes:
+        Deadline.objects.filter(pk=row.pk).update(**changes)
+
+
+def _resumed(row: Deadline, calendar: BusinessCalendar, now: datetime) -> dict[str, object]:
+    """R-SLA-10: the time on hold is given back — in the limit's own kind of time."""
+    paused = row.paused_at
+    assert paused is not None
+
+    def shift(at: datetime | None) -> datetime | None:
+        if at is None or at <= paused:
+            return at  # already passed when the clock stopped: stays passed
+        if row.working:
+            return calendar.add(now, calendar.between(paused, at))
+        return at + (now - paused)
+
+    return {"paused_at": None, "due_at": shift(row.due_at), "warn_at": shift(row.warn_at)}
+
+
+def _promised(complaint: Complaint, rows: dict[tuple[str, str], Deadline], now: datetime, *, cancel: bool) -> None:
+    row = rows.get((K.PROMISED_REPLY, ""))
+    if row is None or not row.is_open:
+        return
+    if cancel:
+        Deadline.objects.filter(pk=row.pk).update(cancelled_at=now)
+        return
+    answered = complaint.events.filter(
+        kind__in=(Event.MESSAGE_SENT, Event.REPLIED), at__gte=row.started_at
+    ).aggregate(first=Min("at"))["first"]
+    if answered is not None or complaint.status == Status.CLOSED:
+        Deadline.objects.filter(pk=row.pk).update(met_at=answered or now, paused_at=None)
+
+
+def promise(complaint: Complaint, *, due_at: datetime, now: datetime) -> Deadline:
+    """R-SLA-8: a promised reply time becomes a deadline (calendar time, as promised)."""
+    length = due_at - now
+    row, _created = Deadline.objects.update_or_create(
+        complaint=complaint, kind=K.PROMISED_REPLY, ref="",
+        defaults={"policy": None, "working": False, "started_at": now, "due_at": due_at,
+                  "warn_at": now + length * WARN_FRACTION, "met_at": None, "cancelled_at": None,
+                  "paused_at": None, "warned_at": None, "breached_at": None, "escalate_at": None,
+                  "escalated_at": None},
+    )
+    return row

@@ -126,3 +126,4 @@ def test_r_rt_5_more_than_three_transfers_flags_tier_2(org, register):
     assert complaint.bounce_flag
     flagged = complaint.events.get(kind=Event.BOUNCE_FLAGGED)
     assert flagged.data == {"transfers": 4, "manager": org["manager"].pk}
+

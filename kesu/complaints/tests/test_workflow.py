@@ -59,6 +59,8 @@ def _call(action: str, complaint: Complaint, org) -> None:
         "note": lambda c: actions.note(c, by=by, text="内部备注"),
         "edit": lambda c: actions.edit(c, by=by, changes={"store": "北京门店"}),
         "attach": None,
+        "promise": lambda c: actions.promise_reply(c, by=by, note="明天回复"),
+        "report_platform_result": lambda c: actions.report_platform_result(c, by=by, result="已协商解决"),
     }
     call = calls[action]
     if call is None:

@@ -58,7 +58,7 @@ def test_errors_are_json_with_code_message_field_in_chinese_by_default(api):
 
 
 def test_errors_in_english_on_request(api):
-    r = api("clerk").get("/complaints/TS20990100001", HTTP_ACCEPT_LANGUAGE="en")
+    r = api("clerk").get("/complaints/TS20990100001", **{"Accept-Language": "en"})
     assert r.status_code == 404
     assert r.json()["message"] == "Complaint TS20990100001 was not found."
 
