@@ -63,8 +63,9 @@ def _die_with_parent() -> None:
 def _spawn(args: list[str]) -> Popen:
     # process_group=0: a Ctrl-C in the terminal reaches only the supervisor, which then stops
     # the children in order (the worker gracefully) instead of all of them at once.
-    return Popen([sys.executable, "-m", "kesu.cli", *args], process_group=0,
-                 preexec_fn=_die_with_parent)
+    return Popen(
+        [sys.executable, "-m", "kesu.cli", *args], process_group=0, preexec_fn=_die_with_parent
+    )
 
 
 def run(args: list[str]) -> int:
@@ -77,8 +78,11 @@ def run(args: list[str]) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     children = {"web": _spawn(["serve", address]), "worker": _spawn(["worker"])}
-    print(f"kesu run: web server on http://{address}/ (pid {children['web'].pid}), "
-          f"worker pid {children['worker'].pid}; Ctrl-C stops both", flush=True)
+    print(
+        f"kesu run: web server on http://{address}/ (pid {children['web'].pid}), "
+        f"worker pid {children['worker'].pid}; Ctrl-C stops both",
+        flush=True,
+    )
 
     failed = ""
     while not stopping:
@@ -87,8 +91,12 @@ def run(args: list[str]) -> int:
                 failed = name
                 break
         if failed:
-            print(f"kesu run: the {failed} process exited ({children[failed].returncode}); "
-                  "stopping the other one", file=sys.stderr, flush=True)
+            print(
+                f"kesu run: the {failed} process exited ({children[failed].returncode}); "
+                "stopping the other one",
+                file=sys.stderr,
+                flush=True,
+            )
             break
         time.sleep(0.2)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,7 +23,9 @@ STAFF_KIND_CHOICES = [(k.value, k.label) for k in Kind if k in STAFF_KINDS]
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https")
     kinds = forms.MultipleChoiceField(
-        label=_("notification kinds"), choices=STAFF_KIND_CHOICES, required=False,
+        label=_("notification kinds"),
+        choices=STAFF_KIND_CHOICES,
+        required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -38,6 +40,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     """Group robots (WeCom / DingTalk) that receive staff notifications of the chosen kinds."""
 
     form = WebhookEndpointForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "short_url", "kind_list", "active"]
     list_filter = ["kind", "active"]
     list_editable = ["active"]
@@ -55,16 +58,42 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["id", "created_at", "complaint", "kind", "channel", "recipient_masked", "language",
-                    "status", "attempts", "next_attempt_at", "sent_at"]
+    list_display = [
+        "id",
+        "created_at",
+        "complaint",
+        "kind",
+        "channel",
+        "recipient_masked",
+        "language",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+    ]
     list_filter = ["status", "channel", "kind", "language"]
     search_fields = ["complaint__number", "message_id", "dedupe_key"]
     list_select_related = ["complaint", "webhook"]
     date_hierarchy = "created_at"
     actions = ["send_again"]
-    fields = ["complaint", "kind", "channel", "recipient_masked", "language", "context", "status",
-              "attempts", "next_attempt_at", "claimed_at", "sent_at", "provider_id", "last_error",
-              "message_id", "dedupe_key", "created_at"]
+    fields = [
+        "complaint",
+        "kind",
+        "channel",
+        "recipient_masked",
+        "language",
+        "context",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "provider_id",
+        "last_error",
+        "message_id",
+        "dedupe_key",
+        "created_at",
+    ]
     readonly_fields = fields
 
     @admin.display(description=_("recipient"))
@@ -89,5 +118,8 @@ class NotificationAdmin(admin.ModelAdmin):
         now = timezone.now()
         with transaction.atomic():
             count = sum(outbox.retry(n, now=now) for n in queryset)
-        self.message_user(request, _("%(count)d notification(s) queued again.") % {"count": count},
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            _("%(count)d notification(s) queued again.") % {"count": count},
+            messages.SUCCESS,
+        )

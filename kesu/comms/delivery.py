@@ -19,9 +19,8 @@ Message-ID (and SMS OutId); that is the only way a notification is sent twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Callable
 
 from django.conf import settings
 from django.db import transaction
@@ -71,15 +70,26 @@ def template_names(kind: str, language: str) -> list[str]:
 # Names of the SLA limits (kesu.sla DeadlineKind codes) as the messages say them.
 DEADLINE_NAMES = {
     Language.ZH_HANS: {
-        "first_contact": "受理时限", "contact_again": "再次联系时限", "resolution": "处理时限",
-        "answer": "原因与对策答复时限", "reply": "书面答复时限", "close": "结案时限",
-        "progress": "进展告知时限", "promised_reply": "承诺答复时间", "platform_result": "12315 处理结果时限",
+        "first_contact": "受理时限",
+        "contact_again": "再次联系时限",
+        "resolution": "处理时限",
+        "answer": "原因与对策答复时限",
+        "reply": "书面答复时限",
+        "close": "结案时限",
+        "progress": "进展告知时限",
+        "promised_reply": "承诺答复时间",
+        "platform_result": "12315 处理结果时限",
     },
     Language.EN: {
-        "first_contact": "first-contact limit", "contact_again": "contact-again limit",
-        "resolution": "resolution limit", "answer": "cause-and-countermeasure limit",
-        "reply": "written-reply limit", "close": "overall limit", "progress": "progress-update limit",
-        "promised_reply": "promised reply time", "platform_result": "12315 result limit",
+        "first_contact": "first-contact limit",
+        "contact_again": "contact-again limit",
+        "resolution": "resolution limit",
+        "answer": "cause-and-countermeasure limit",
+        "reply": "written-reply limit",
+        "close": "overall limit",
+        "progress": "progress-update limit",
+        "promised_reply": "promised reply time",
+        "platform_result": "12315 result limit",
     },
 }
 
@@ -101,7 +111,9 @@ def render(row: Notification) -> Message:
     try:
         with translation.override(row.language):
             template = select_template(template_names(row.kind, row.language))
-            text = template.render({**row.context, "deadline_name": deadline_name(row.context, row.language)})
+            text = template.render(
+                {**row.context, "deadline_name": deadline_name(row.context, row.language)}
+            )
     except TemplateDoesNotExist as exc:
         raise PermanentFailure(f"no template for {row.kind}") from exc
     subject, _sep, body = text.strip().partition("\n")
@@ -153,9 +165,16 @@ def _sent(row: Notification, provider_id: str, now: datetime) -> str:
         )
         if done and row.complaint is not None:
             timeline.record(
-                row.complaint, Event.NOTIFICATION_SENT, by=None, at=now,
-                notification=row.pk, notification_kind=row.kind, channel=row.channel,
-                recipient=masked_recipient(row), attempts=row.attempts, message_id=row.message_id,
+                row.complaint,
+                Event.NOTIFICATION_SENT,
+                by=None,
+                at=now,
+                notification=row.pk,
+                notification_kind=row.kind,
+                channel=row.channel,
+                recipient=masked_recipient(row),
+                attempts=row.attempts,
+                message_id=row.message_id,
             )
     return State.SENT
 
@@ -170,17 +189,31 @@ def _failed(row: Notification, exc: Exception, now: datetime, *, permanent: bool
             )
             if done and row.complaint is not None:
                 timeline.record(
-                    row.complaint, Event.NOTIFICATION_FAILED, by=None, at=now,
-                    notification=row.pk, notification_kind=row.kind, channel=row.channel,
-                    recipient=masked_recipient(row), attempts=row.attempts, error=error[:500],
+                    row.complaint,
+                    Event.NOTIFICATION_FAILED,
+                    by=None,
+                    at=now,
+                    notification=row.pk,
+                    notification_kind=row.kind,
+                    channel=row.channel,
+                    recipient=masked_recipient(row),
+                    attempts=row.attempts,
+                    error=error[:500],
                 )
         else:
             Notification.objects.filter(_ours(row)).update(
-                status=State.PENDING, last_error=error, claimed_at=None,
+                status=State.PENDING,
+                last_error=error,
+                claimed_at=None,
                 next_attempt_at=now + backoff(row.attempts),
             )
-    log.warning("notification %s attempt %s failed%s: %s", row.pk, row.attempts,
-                " (giving up)" if give_up else "", error)
+    log.warning(
+        "notification %s attempt %s failed%s: %s",
+        row.pk,
+        row.attempts,
+        " (giving up)" if give_up else "",
+        error,
+    )
     return State.DEAD if give_up else State.PENDING
 
 
@@ -199,12 +232,16 @@ def masked_recipient(row: Notification) -> str:
 
 def due_ids(now: datetime, limit: int) -> list[int]:
     """Rows to try now: stale claims first (they are the oldest), then pending ones in due order."""
-    crashed = Notification.objects.filter(
-        status=State.SENDING, claimed_at__lt=now - claim_timeout()
-    ).order_by("claimed_at", "id").values_list("id", flat=True)[:limit]
-    pending = Notification.objects.filter(
-        status=State.PENDING, next_attempt_at__lte=now
-    ).order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit]
+    crashed = (
+        Notification.objects.filter(status=State.SENDING, claimed_at__lt=now - claim_timeout())
+        .order_by("claimed_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+    pending = (
+        Notification.objects.filter(status=State.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
     ids = list(crashed)
     return ids + list(pending)[: max(limit - len(ids), 0)]
 

@@ -31,7 +31,9 @@ class Kind(models.TextChoices):
     GM_COPY = "gm_copy", _("Copy to the GM")
 
 
-CUSTOMER_KINDS = frozenset({Kind.ACKNOWLEDGEMENT, Kind.PROGRESS, Kind.REPLY, Kind.SURVEY_INVITATION})
+CUSTOMER_KINDS = frozenset(
+    {Kind.ACKNOWLEDGEMENT, Kind.PROGRESS, Kind.REPLY, Kind.SURVEY_INVITATION}
+)
 STAFF_KINDS = frozenset(set(Kind) - CUSTOMER_KINDS)
 
 
@@ -78,10 +80,18 @@ class WebhookEndpoint(models.Model):
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("robot type"), max_length=20, choices=WebhookKind.choices)
     url = models.URLField(_("webhook URL"), max_length=500)
-    secret = models.CharField(_("signing secret"), max_length=200, blank=True,
-                              help_text=_("DingTalk only: the secret shown when “加签” is enabled."))
-    kinds = models.JSONField(_("notification kinds"), default=list, blank=True,
-                             help_text=_("Staff notification kinds this robot receives."))
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("DingTalk only: the secret shown when “加签” is enabled."),
+    )
+    kinds = models.JSONField(
+        _("notification kinds"),
+        default=list,
+        blank=True,
+        help_text=_("Staff notification kinds this robot receives."),
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -109,25 +119,39 @@ class Notification(models.Model):
     """
 
     complaint = models.ForeignKey(
-        "complaints.Complaint", null=True, blank=True, on_delete=models.PROTECT,
+        "complaints.Complaint",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="notifications",
     )
     kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
     channel = models.CharField(_("channel"), max_length=10, choices=Medium.choices)
     recipient = models.CharField(_("recipient"), max_length=500)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text=_("The staff member notified, if any."),
     )
     webhook = models.ForeignKey(
-        WebhookEndpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+        WebhookEndpoint,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="notifications",
     )
-    language = models.CharField(_("language"), max_length=10, choices=Language.choices,
-                                default=Language.ZH_HANS)
+    language = models.CharField(
+        _("language"), max_length=10, choices=Language.choices, default=Language.ZH_HANS
+    )
     context = models.JSONField(default=dict, blank=True)
     dedupe_key = models.CharField(max_length=255, unique=True)
     message_id = models.CharField(max_length=100)
-    status = models.CharField(_("status"), max_length=10, choices=State.choices, default=State.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=State.choices, default=State.PENDING
+    )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -143,11 +167,17 @@ class Notification(models.Model):
         indexes = [
             # deliver_due: pending rows in due order. Sent and dead rows (nearly all of them,
             # after a while) are outside the partial index.
-            models.Index(fields=["next_attempt_at"], name="notification_due",
-                         condition=models.Q(status="pending")),
+            models.Index(
+                fields=["next_attempt_at"],
+                name="notification_due",
+                condition=models.Q(status="pending"),
+            ),
             # deliver_due: claims a crashed worker left behind.
-            models.Index(fields=["claimed_at"], name="notification_claimed",
-                         condition=models.Q(status="sending")),
+            models.Index(
+                fields=["claimed_at"],
+                name="notification_claimed",
+                condition=models.Q(status="sending"),
+            ),
             models.Index(fields=["complaint", "id"], name="notification_complaint"),
         ]
 

@@ -69,8 +69,11 @@ def _plain(value: Any) -> Any:
     """JSON-safe context values. Times are written as Asia/Shanghai wall-clock text: the
     templates show them as they are, in either language."""
     if isinstance(value, datetime):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if timezone.is_aware(value) \
+        return (
+            timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+            if timezone.is_aware(value)
             else value.strftime("%Y-%m-%d %H:%M")
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -78,7 +81,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, djm.Model):
         return str(value)
     if isinstance(value, dict):
-        return {str(k): _time_text(v) if str(k).endswith("_at") else _plain(v) for k, v in value.items()}
+        return {
+            str(k): _time_text(v) if str(k).endswith("_at") else _plain(v) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -129,16 +134,25 @@ def to_customer(
     if complaint.anonymous:
         return []
     lang = _language(language, Language.EN if complaint.foreign else Language.ZH_HANS)
-    base = {"number": complaint.number, "customer_name": complaint.customer_name,
-            "summary": complaint.summary}
+    base = {
+        "number": complaint.number,
+        "customer_name": complaint.customer_name,
+        "summary": complaint.summary,
+    }
     ctx = _plain({**base, **context})
     rows = []
     phone = mobile_of(complaint.contact_phone)
     if phone:
-        rows.append(_row(complaint, kind, Medium.SMS, phone, lang, ctx, _key(dedupe_key, Medium.SMS), now))
+        rows.append(
+            _row(complaint, kind, Medium.SMS, phone, lang, ctx, _key(dedupe_key, Medium.SMS), now)
+        )
     email = email_in(complaint.other_contact)
     if email:
-        rows.append(_row(complaint, kind, Medium.EMAIL, email, lang, ctx, _key(dedupe_key, Medium.EMAIL), now))
+        rows.append(
+            _row(
+                complaint, kind, Medium.EMAIL, email, lang, ctx, _key(dedupe_key, Medium.EMAIL), now
+            )
+        )
     return _write(rows)
 
 
@@ -162,35 +176,69 @@ def to_staff(
     lang = _language(language, settings.LANGUAGE_CODE)
     base: dict[str, Any] = {}
     if complaint is not None:
-        base = {"number": complaint.number, "summary": complaint.summary, "level": complaint.level,
-                "status": complaint.status}
+        base = {
+            "number": complaint.number,
+            "summary": complaint.summary,
+            "level": complaint.level,
+            "status": complaint.status,
+        }
     if user is not None:
         base["recipient_name"] = getattr(user, "display_name", "") or user.get_username()
     ctx = _plain({**base, **context})
     rows = []
     if user is not None and user.email and email_in(user.email):
-        row = _row(complaint, kind, Medium.EMAIL, user.email, lang, ctx,
-                   _key(dedupe_key, Medium.EMAIL, f"u{user.pk}"), now)
+        row = _row(
+            complaint,
+            kind,
+            Medium.EMAIL,
+            user.email,
+            lang,
+            ctx,
+            _key(dedupe_key, Medium.EMAIL, f"u{user.pk}"),
+            now,
+        )
         row.user = user
         rows.append(row)
     if webhooks:
         for endpoint in WebhookEndpoint.objects.filter(active=True).order_by("id"):
             if endpoint.receives(kind):
-                row = _row(complaint, kind, Medium.WEBHOOK, endpoint.url, lang, ctx,
-                           _key(dedupe_key, Medium.WEBHOOK, f"w{endpoint.pk}"), now)
+                row = _row(
+                    complaint,
+                    kind,
+                    Medium.WEBHOOK,
+                    endpoint.url,
+                    lang,
+                    ctx,
+                    _key(dedupe_key, Medium.WEBHOOK, f"w{endpoint.pk}"),
+                    now,
+                )
                 row.webhook = endpoint
                 rows.append(row)
     return _write(rows)
 
 
 def _row(
-    complaint: Complaint | None, kind: str, channel: str, recipient: str, language: str,
-    context: dict[str, Any], key: str, now: datetime,
+    complaint: Complaint | None,
+    kind: str,
+    channel: str,
+    recipient: str,
+    language: str,
+    context: dict[str, Any],
+    key: str,
+    now: datetime,
 ) -> Notification:
     return Notification(
-        complaint=complaint, kind=kind, channel=channel, recipient=recipient, language=language,
-        context=context, dedupe_key=key, message_id=message_id_for(key), status=State.PENDING,
-        next_attempt_at=now, created_at=now,
+        complaint=complaint,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        language=language,
+        context=context,
+        dedupe_key=key,
+        message_id=message_id_for(key),
+        status=State.PENDING,
+        next_attempt_at=now,
+        created_at=now,
     )
 
 
@@ -204,7 +252,9 @@ def _write(rows: list[Notification]) -> list[Notification]:
     if not rows:
         return []
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    stored = list(Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).order_by("id"))
+    stored = list(
+        Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).order_by("id")
+    )
     for row in stored:
         if row.status == State.PENDING:
             # robust: the change has committed; a broker that is down must not turn it into an

@@ -152,5 +152,6 @@ def _propose_accountability(row: Deadline, complaint: Complaint, owner: User, no
                         person=owner.pk, amount=record.amount)
 
 
-def _context(row: Deadline) -> dict[str, str]:
-    return {"deadline": str(row.get_kind_display()), "due_at": row.due_at.isoformat(), "kind": row.kind}
+def _context(row: Deadline) -> dict[str, object]:
+    # The template names the limit from its code, in the recipient's language.
+    return {"deadline": row.kind, "due_at": row.due_at}

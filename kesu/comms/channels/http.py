@@ -14,7 +14,9 @@ def http_post(url: str, body: bytes, content_type: str, *, timeout: float) -> tu
     raised, so the caller can read the provider's error code; network failures raise
     DeliveryError (retried)."""
     request = urllib.request.Request(
-        url, data=body, method="POST",
+        url,
+        data=body,
+        method="POST",
         headers={"Content-Type": content_type, "User-Agent": "kesu-notifier/1"},
     )
     try:

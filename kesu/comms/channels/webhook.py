@@ -46,16 +46,23 @@ def _truncate(text: str, limit: int = MAX_CONTENT_BYTES) -> str:
     return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
 
 
-def send_webhook(endpoint: WebhookEndpoint | None, message: Message, *, now_ms: int | None = None) -> str:
+def send_webhook(
+    endpoint: WebhookEndpoint | None, message: Message, *, now_ms: int | None = None
+) -> str:
     if endpoint is None or not endpoint.active:
         raise PermanentFailure("the webhook robot was removed or deactivated")
     content = _truncate(f"{message.subject}\n{message.body}".strip())
-    payload = json.dumps({"msgtype": "text", "text": {"content": content}}, ensure_ascii=False).encode()
+    payload = json.dumps(
+        {"msgtype": "text", "text": {"content": content}}, ensure_ascii=False
+    ).encode()
     url = endpoint.url
     if endpoint.kind == WebhookKind.DINGTALK and endpoint.secret:
-        url = dingtalk_url(url, endpoint.secret, now_ms if now_ms is not None else int(time.time() * 1000))
-    status, raw = http_post(url, payload, "application/json; charset=utf-8",
-                            timeout=settings.KESU_WEBHOOK_TIMEOUT)
+        url = dingtalk_url(
+            url, endpoint.secret, now_ms if now_ms is not None else int(time.time() * 1000)
+        )
+    status, raw = http_post(
+        url, payload, "application/json; charset=utf-8", timeout=settings.KESU_WEBHOOK_TIMEOUT
+    )
     try:
         answer = json.loads(raw.decode("utf-8") or "{}")
     except ValueError:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -19,7 +20,9 @@ from kesu.comms.channels.sms import LogSmsBackend
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "crash: kills a real worker process (runs in `make test`, ~30 s)")
+    config.addinivalue_line(
+        "markers", "crash: kills a real worker process (runs in `make test`, ~30 s)"
+    )
 
 
 def free_port() -> int:
@@ -78,8 +81,10 @@ class HttpRecorder:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
-        self.respond: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]] = \
-            lambda request: (200, {"errcode": 0, "errmsg": "ok"})
+        self.respond: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]] = lambda request: (
+            200,
+            {"errcode": 0, "errmsg": "ok"},
+        )
         self.url = ""
 
     def json(self, i: int = -1) -> Any:

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import time
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
 from django.utils import timezone
@@ -46,8 +46,11 @@ def test_r_cm_5_r_in_6_sms_log_backend_keeps_and_logs_the_message(complaint, sms
     assert "138****5678" in caplog.text and "13812345678" not in caplog.text
     row.refresh_from_db()
     assert row.provider_id == sent["id"]
-    [event] = [e for e in TimelineEvent.objects.filter(complaint=complaint, kind=Event.NOTIFICATION_SENT)
-               if e.data["notification"] == row.pk]
+    [event] = [
+        e
+        for e in TimelineEvent.objects.filter(complaint=complaint, kind=Event.NOTIFICATION_SENT)
+        if e.data["notification"] == row.pk
+    ]
     assert event.data["channel"] == "sms" and event.data["recipient"] == "138****5678"
 
 
@@ -102,15 +105,23 @@ def test_r_cm_5_aliyun_percent_encoding_follows_the_pop_rules():
 
 
 def test_r_cm_5_aliyun_backend_builds_the_documented_request():
-    backend = AliyunSmsBackend(access_key_id="testId", access_key_secret="testSecret",
-                               sign_name="阿里云短信测试专用")
-    params = backend.request_params(
-        "15300000001", "SMS_71390007", {"customer": "test"}, out_id="123",
-        timestamp=datetime(2017, 7, 12, 2, 42, 19, tzinfo=dt_timezone.utc),
-        nonce="45e25e9b-0a6f-4070-8c85-2956eda1b466", method="GET",
+    backend = AliyunSmsBackend(
+        access_key_id="testId", access_key_secret="testSecret", sign_name="阿里云短信测试专用"
     )
-    assert params == {**DOC_PARAMS, "Format": "JSON",
-                      "Signature": aliyun_signature({**DOC_PARAMS, "Format": "JSON"}, "testSecret", "GET")}
+    params = backend.request_params(
+        "15300000001",
+        "SMS_71390007",
+        {"customer": "test"},
+        out_id="123",
+        timestamp=datetime(2017, 7, 12, 2, 42, 19, tzinfo=UTC),
+        nonce="45e25e9b-0a6f-4070-8c85-2956eda1b466",
+        method="GET",
+    )
+    assert params == {
+        **DOC_PARAMS,
+        "Format": "JSON",
+        "Signature": aliyun_signature({**DOC_PARAMS, "Format": "JSON"}, "testSecret", "GET"),
+    }
     # With the document's Format=XML the request is exactly the documented one.
     xml = {**params, "Format": "XML"}
     xml.pop("Signature")
@@ -131,10 +142,17 @@ def test_r_cm_5_aliyun_backend_posts_a_signed_send_sms(complaint, settings, http
     aliyun_settings(settings, http_server.url)
 
     def verify(request):
-        form = {k: v[0] for k, v in parse_qs(request["body"].decode(), keep_blank_values=True).items()}
+        form = {
+            k: v[0] for k, v in parse_qs(request["body"].decode(), keep_blank_values=True).items()
+        }
         signature = form.pop("Signature")
         assert signature == aliyun_signature(form, "secret-test", "POST")  # what Alibaba checks
-        return 200, {"Code": "OK", "Message": "OK", "BizId": "900619746936498440^0", "RequestId": "F655A8D5"}
+        return 200, {
+            "Code": "OK",
+            "Message": "OK",
+            "BizId": "900619746936498440^0",
+            "RequestId": "F655A8D5",
+        }
 
     http_server.respond = verify
     row = sms_row(complaint, "c3", context={"lookup_code": "K7Q2"})
@@ -153,8 +171,10 @@ def test_r_cm_5_aliyun_backend_posts_a_signed_send_sms(complaint, settings, http
 
 def test_r_cm_5_aliyun_errors_are_retried_or_given_up(complaint, settings, http_server):
     aliyun_settings(settings, http_server.url)
-    answers = [(200, {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控"}),
-               (200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"})]
+    answers = [
+        (200, {"Code": "isv.BUSINESS_LIMIT_CONTROL", "Message": "触发分钟级流控"}),
+        (200, {"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": "非法手机号"}),
+    ]
     http_server.respond = lambda request: answers.pop(0)
     row = sms_row(complaint, "c4")
     assert delivery.deliver(row.pk, now=timezone.now()) == State.PENDING  # rate limit: later
@@ -167,15 +187,24 @@ def test_r_cm_5_aliyun_errors_are_retried_or_given_up(complaint, settings, http_
 
 
 def robot_row(complaint, endpoint_kind: str, url: str, secret: str = ""):
-    WebhookEndpoint.objects.create(name="客服群机器人", kind=endpoint_kind, url=url, secret=secret,
-                                   kinds=["breach"])
-    [row] = outbox.to_staff(None, Kind.BREACH, complaint, {"deadline": "resolution", "owner": "王芳"},
-                            now=timezone.now(), dedupe_key=f"c:{endpoint_kind}:{secret}")
+    WebhookEndpoint.objects.create(
+        name="客服群机器人", kind=endpoint_kind, url=url, secret=secret, kinds=["breach"]
+    )
+    [row] = outbox.to_staff(
+        None,
+        Kind.BREACH,
+        complaint,
+        {"deadline": "resolution", "owner": "王芳"},
+        now=timezone.now(),
+        dedupe_key=f"c:{endpoint_kind}:{secret}",
+    )
     return row
 
 
 def test_r_cm_5_wecom_robot_receives_a_text_message(complaint, http_server):
-    row = robot_row(complaint, WebhookKind.WECOM, f"{http_server.url}/cgi-bin/webhook/send?key=abc-123")
+    row = robot_row(
+        complaint, WebhookKind.WECOM, f"{http_server.url}/cgi-bin/webhook/send?key=abc-123"
+    )
     assert delivery.deliver(row.pk, now=timezone.now()) == State.SENT
     [request] = http_server.requests
     assert request["path"] == "/cgi-bin/webhook/send?key=abc-123"
@@ -183,9 +212,17 @@ def test_r_cm_5_wecom_robot_receives_a_text_message(complaint, http_server):
     payload = http_server.json()
     assert payload["msgtype"] == "text" and set(payload) == {"msgtype", "text"}
     content = payload["text"]["content"]
-    assert complaint.number in content and "超时" in content and "处理时限" in content and "王芳" in content
-    [event] = [e for e in TimelineEvent.objects.filter(complaint=complaint, kind=Event.NOTIFICATION_SENT)
-               if e.data["notification"] == row.pk]
+    assert (
+        complaint.number in content
+        and "超时" in content
+        and "处理时限" in content
+        and "王芳" in content
+    )
+    [event] = [
+        e
+        for e in TimelineEvent.objects.filter(complaint=complaint, kind=Event.NOTIFICATION_SENT)
+        if e.data["notification"] == row.pk
+    ]
     assert event.data["recipient"] == "客服群机器人"  # not the URL with its key
 
 
@@ -197,13 +234,16 @@ def test_r_cm_5_dingtalk_robot_is_signed_when_a_secret_is_set(complaint, http_se
         timestamp, sign = query["timestamp"][0], query["sign"][0]
         assert query["access_token"] == ["tok"]
         assert abs(int(timestamp) - time.time() * 1000) < 3_600_000  # DingTalk: within an hour
-        expected = base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
-                                             hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+        ).decode()
         assert sign == expected  # parse_qs already decoded the URL encoding once
         return 200, {"errcode": 0, "errmsg": "ok"}
 
     http_server.respond = verify
-    row = robot_row(complaint, WebhookKind.DINGTALK, f"{http_server.url}/robot/send?access_token=tok", secret)
+    row = robot_row(
+        complaint, WebhookKind.DINGTALK, f"{http_server.url}/robot/send?access_token=tok", secret
+    )
     assert delivery.deliver(row.pk, now=timezone.now()) == State.SENT
     assert http_server.json()["msgtype"] == "text"
     assert complaint.number in http_server.json()["text"]["content"]
@@ -218,13 +258,18 @@ def test_r_cm_5_dingtalk_sign_is_url_encoded_base64_of_hmac_sha256():
 
 
 def test_r_cm_5_dingtalk_robot_without_secret_is_not_signed(complaint, http_server):
-    row = robot_row(complaint, WebhookKind.DINGTALK, f"{http_server.url}/robot/send?access_token=tok")
+    row = robot_row(
+        complaint, WebhookKind.DINGTALK, f"{http_server.url}/robot/send?access_token=tok"
+    )
     assert delivery.deliver(row.pk, now=timezone.now()) == State.SENT
     assert http_server.requests[0]["path"] == "/robot/send?access_token=tok"
 
 
 def test_r_cm_5_robot_error_code_is_retried(complaint, http_server):
-    http_server.respond = lambda request: (200, {"errcode": 45009, "errmsg": "api freq out of limit"})
+    http_server.respond = lambda request: (
+        200,
+        {"errcode": 45009, "errmsg": "api freq out of limit"},
+    )
     row = robot_row(complaint, WebhookKind.WECOM, f"{http_server.url}/send?key=k")
     assert delivery.deliver(row.pk, now=timezone.now()) == State.PENDING
     row.refresh_from_db()

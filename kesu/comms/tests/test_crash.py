@@ -62,7 +62,9 @@ class Recorder:
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        match = re.search(rb"^Message-ID:\s*(<[^>]+>)", envelope.content, re.MULTILINE | re.IGNORECASE)
+        match = re.search(
+            rb"^Message-ID:\s*(<[^>]+>)", envelope.content, re.MULTILINE | re.IGNORECASE
+        )
         with self.lock:
             self.message_ids.append(match.group(1).decode() if match else "")
         return "250 OK"
@@ -73,13 +75,25 @@ class Recorder:
 
 
 def _kesu(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kesu.cli", *args], cwd=REPO, env=env, check=True,
-                          capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "kesu.cli", *args],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kwargs,
+    )
 
 
 def _rows(db: Path) -> dict[str, int]:
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10) as conn:
-        return dict(conn.execute("SELECT status, COUNT(*) FROM comms_notification GROUP BY status").fetchall())
+        return dict(
+            conn.execute(
+                "SELECT status, COUNT(*) FROM comms_notification GROUP BY status"
+            ).fetchall()
+        )
 
 
 def _wait(condition: Any, timeout: float, what: str, logs: list[Path]) -> None:
@@ -97,12 +111,17 @@ def test_r_cm_5_worker_killed_mid_delivery_loses_nothing_and_duplicates_at_most_
     port = free_port()
     smtp = Controller(recorder, hostname="127.0.0.1", port=port)
     smtp.start()
-    env = {k: v for k, v in os.environ.items() if k not in {"KESU_DATABASE_URL", "KESU_HUEY_IMMEDIATE"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"KESU_DATABASE_URL", "KESU_HUEY_IMMEDIATE"}
+    }
     env.update(
-        DJANGO_SETTINGS_MODULE="kesu.settings", KESU_DATA_DIR=str(tmp_path),
-        KESU_EMAIL_URL=f"smtp://127.0.0.1:{port}", KESU_EMAIL_FROM="kesu@example.com",
-        KESU_NOTIFY_CLAIM_TIMEOUT=str(CLAIM_TIMEOUT), KESU_WORKERS="1",
-        KESU_HUEY_NAME=f"kesu-crash-{uuid.uuid4().hex[:8]}",  # a private queue also on a shared Redis
+        DJANGO_SETTINGS_MODULE="kesu.settings",
+        KESU_DATA_DIR=str(tmp_path),
+        KESU_EMAIL_URL=f"smtp://127.0.0.1:{port}",
+        KESU_EMAIL_FROM="kesu@example.com",
+        KESU_NOTIFY_CLAIM_TIMEOUT=str(CLAIM_TIMEOUT),
+        KESU_WORKERS="1",
+        KESU_HUEY_NAME=f"kesu-crash-{uuid.uuid4().hex[:8]}",  # a private queue, also on Redis
         KESU_LOG_LEVEL="ERROR",
     )
     db = tmp_path / "kesu.sqlite3"
@@ -117,8 +136,13 @@ def test_r_cm_5_worker_killed_mid_delivery_loses_nothing_and_duplicates_at_most_
 
         # 1. The worker delivers; kill it without warning in the middle.
         with logs[0].open("wb") as log:
-            worker = subprocess.Popen([sys.executable, "-m", "kesu.cli", "worker"], cwd=REPO, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "kesu.cli", "worker"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         _wait(lambda: recorder.count() >= KILL_AFTER, 60, f"{KILL_AFTER} messages", logs)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
@@ -128,8 +152,13 @@ def test_r_cm_5_worker_killed_mid_delivery_loses_nothing_and_duplicates_at_most_
 
         # 2. Start it again: it works through the queue, then takes over the stale claim.
         with logs[1].open("wb") as log:
-            worker = subprocess.Popen([sys.executable, "-m", "kesu.cli", "worker"], cwd=REPO, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT)
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "kesu.cli", "worker"],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         _wait(lambda: _rows(db) == {"sent": TOTAL}, 90, "every row sent", logs)
         time.sleep(0.5)  # anything still on the wire would show up as a duplicate
         worker.send_signal(signal.SIGTERM)
@@ -138,9 +167,15 @@ def test_r_cm_5_worker_killed_mid_delivery_loses_nothing_and_duplicates_at_most_
 
         # 3. Count at the receiver, by Message-ID (a pure function of the dedupe key).
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
-            expected = {key: mid for key, mid in conn.execute("SELECT dedupe_key, message_id FROM comms_notification")}
+            expected = {
+                key: mid
+                for key, mid in conn.execute(
+                    "SELECT dedupe_key, message_id FROM comms_notification"
+                )
+            }
             sent_events = conn.execute(
-                "SELECT COUNT(*) FROM complaints_timelineevent WHERE kind = 'notification_sent'").fetchone()[0]
+                "SELECT COUNT(*) FROM complaints_timelineevent WHERE kind = 'notification_sent'"
+            ).fetchone()[0]
         assert len(expected) == TOTAL
         for key, mid in expected.items():
             assert mid == f"<{hashlib.sha1(key.encode()).hexdigest()}@example.com>"
@@ -148,13 +183,17 @@ def test_r_cm_5_worker_killed_mid_delivery_loses_nothing_and_duplicates_at_most_
         missing = set(expected.values()) - set(received)
         unexpected = set(received) - set(expected.values())
         duplicates = {mid: n for mid, n in received.items() if n > 1}
-        print(f"\ncrash test: setup {setup_seconds:.1f}s, {at_kill} received before SIGKILL "
-              f"(rows then: {before_restart}), {len(recorder.message_ids)} received in all, "
-              f"{len(received)} distinct, {len(duplicates)} duplicated, "
-              f"{time.monotonic() - started:.1f}s in all")
+        print(
+            f"\ncrash test: setup {setup_seconds:.1f}s, {at_kill} received before SIGKILL "
+            f"(rows then: {before_restart}), {len(recorder.message_ids)} received in all, "
+            f"{len(received)} distinct, {len(duplicates)} duplicated, "
+            f"{time.monotonic() - started:.1f}s in all"
+        )
         assert not missing and not unexpected
         assert len(duplicates) <= 1 and all(n == 2 for n in duplicates.values()), duplicates
-        assert sent_events == TOTAL  # one NOTIFICATION_SENT per row on the timeline, even for the copy
+        assert (
+            sent_events == TOTAL
+        )  # one NOTIFICATION_SENT per row on the timeline, even for the copy
     finally:
         if worker is not None and worker.poll() is None:
             worker.kill()

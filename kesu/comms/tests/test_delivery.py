@@ -15,19 +15,26 @@ from kesu.complaints.models import Event, TimelineEvent
 MINUTE = timedelta(minutes=1)
 
 
-def email_row(complaint, key: str, kind: str = Kind.PROGRESS, context: dict | None = None,
-              now=None) -> Notification:
-    rows = outbox.to_customer(complaint, kind, context or {}, now=now or timezone.now(), dedupe_key=key)
+def email_row(
+    complaint, key: str, kind: str = Kind.PROGRESS, context: dict | None = None, now=None
+) -> Notification:
+    rows = outbox.to_customer(
+        complaint, kind, context or {}, now=now or timezone.now(), dedupe_key=key
+    )
     return next(r for r in rows if r.channel == Medium.EMAIL)
 
 
 def events(row: Notification, kind: str) -> list[TimelineEvent]:
-    return [e for e in TimelineEvent.objects.filter(complaint=row.complaint_id, kind=kind)
-            if e.data.get("notification") == row.pk]
+    return [
+        e
+        for e in TimelineEvent.objects.filter(complaint=row.complaint_id, kind=kind)
+        if e.data.get("notification") == row.pk
+    ]
 
 
 def test_r_cm_5_r_in_6_email_reaches_smtp_with_message_id_subject_and_chinese_body(
-        complaint, smtp_server, django_capture_on_commit_callbacks):
+    complaint, smtp_server, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         row = email_row(complaint, "d1:ack", Kind.ACKNOWLEDGEMENT, {"lookup_code": "K7Q2-9X"})
     assert len(smtp_server.messages) == 1
@@ -43,7 +50,9 @@ def test_r_cm_5_r_in_6_email_reaches_smtp_with_message_id_subject_and_chinese_bo
     # On the wire the Chinese subject is RFC 2047-encoded, the body UTF-8.
     raw = smtp_server.raw[0]
     assert b"=?utf-8?" in raw.lower()
-    assert "查询码".encode() in raw or b"base64" in raw.lower() or b"quoted-printable" in raw.lower()
+    assert (
+        "查询码".encode() in raw or b"base64" in raw.lower() or b"quoted-printable" in raw.lower()
+    )
 
     assert (row.status, row.attempts, row.last_error) == (State.SENT, 1, "")
     [event] = events(row, Event.NOTIFICATION_SENT)
@@ -79,11 +88,18 @@ def test_r_cm_5_refused_mail_is_retried_with_backoff_then_sent(complaint, smtp_s
 
 
 def test_r_cm_5_backoff_doubles_and_is_capped():
-    assert [delivery.backoff(n) for n in (1, 2, 3, 4)] == [MINUTE, 2 * MINUTE, 4 * MINUTE, 8 * MINUTE]
+    assert [delivery.backoff(n) for n in (1, 2, 3, 4)] == [
+        MINUTE,
+        2 * MINUTE,
+        4 * MINUTE,
+        8 * MINUTE,
+    ]
     assert delivery.backoff(12) == timedelta(hours=1)
 
 
-def test_r_cm_5_given_up_after_max_attempts_and_timeline_shows_failure(complaint, smtp_server, settings):
+def test_r_cm_5_given_up_after_max_attempts_and_timeline_shows_failure(
+    complaint, smtp_server, settings
+):
     settings.KESU_NOTIFY_MAX_ATTEMPTS = 3
     smtp_server.replies = ["451 4.7.1 Greylisted"] * 10
     t = timezone.now()
@@ -139,10 +155,14 @@ def test_r_cm_5_crashed_claim_is_resent_with_the_same_message_id(register, smtp_
     delivery.deliver_due(now=t0 + 6 * MINUTE)
     row.refresh_from_db()
     assert (row.status, row.attempts) == (State.SENT, 2)
-    assert [m["Message-ID"] for m in smtp_server.messages if m["Message-ID"] == row.message_id] == [row.message_id]
+    assert [m["Message-ID"] for m in smtp_server.messages if m["Message-ID"] == row.message_id] == [
+        row.message_id
+    ]
 
 
-def test_r_cm_5_slow_worker_does_not_overwrite_the_outcome_of_the_one_that_took_over(complaint, smtp_server):
+def test_r_cm_5_slow_worker_does_not_overwrite_the_outcome_of_the_one_that_took_over(
+    complaint, smtp_server
+):
     t0 = timezone.now()
     row = email_row(complaint, "d7", now=t0)
     slow = delivery.claim(row.pk, t0)
@@ -150,13 +170,16 @@ def test_r_cm_5_slow_worker_does_not_overwrite_the_outcome_of_the_one_that_took_
     delivery._failed(slow, RuntimeError("late"), t0 + 11 * MINUTE, permanent=True)
     row.refresh_from_db()
     assert row.status == State.SENT and row.last_error == ""
-    assert len(events(row, Event.NOTIFICATION_SENT)) == 1 and not events(row, Event.NOTIFICATION_FAILED)
+    assert len(events(row, Event.NOTIFICATION_SENT)) == 1 and not events(
+        row, Event.NOTIFICATION_FAILED
+    )
 
 
 def test_r_cm_5_deliver_due_survives_bad_rows(complaint, smtp_server, monkeypatch):
     now = timezone.now()
-    endpoint = WebhookEndpoint.objects.create(name="群", kind=WebhookKind.WECOM, url="http://127.0.0.1:9/",
-                                              kinds=["breach"])
+    endpoint = WebhookEndpoint.objects.create(
+        name="群", kind=WebhookKind.WECOM, url="http://127.0.0.1:9/", kinds=["breach"]
+    )
     [robot] = outbox.to_staff(None, Kind.BREACH, complaint, {}, now=now, dedupe_key="d8:robot")
     endpoint.delete()  # the robot is gone: that row can never be sent
     good = email_row(complaint, "d8:good", now=now)
@@ -174,7 +197,11 @@ def test_r_cm_5_deliver_due_survives_bad_rows(complaint, smtp_server, monkeypatc
     monkeypatch.setattr(channels, "send", flaky)
     attempted = delivery.deliver_due(now=now, limit=100)
     assert attempted >= 3
-    statuses = dict(Notification.objects.filter(pk__in=[robot.pk, good.pk, broken.pk]).values_list("pk", "status"))
+    statuses = dict(
+        Notification.objects.filter(pk__in=[robot.pk, good.pk, broken.pk]).values_list(
+            "pk", "status"
+        )
+    )
     assert statuses == {robot.pk: State.DEAD, good.pk: State.SENT, broken.pk: State.PENDING}
     assert "bug in a channel" in Notification.objects.get(pk=broken.pk).last_error
 
@@ -193,9 +220,27 @@ def test_r_cm_5_commit_hands_the_row_to_the_worker(register, smtp_server):
     from django.db import transaction
 
     with transaction.atomic():
-        [row] = outbox.to_customer(complaint, Kind.PROGRESS, {"progress": "已安排上门检测"},
-                                   now=timezone.now(), dedupe_key="d10")
+        [row] = outbox.to_customer(
+            complaint,
+            Kind.PROGRESS,
+            {"progress": "已安排上门检测"},
+            now=timezone.now(),
+            dedupe_key="d10",
+        )
         assert smtp_server.messages == []
     row.refresh_from_db()
     assert row.status == State.SENT
     assert "已安排上门检测" in smtp_server.messages[-1].get_content()
+
+
+def test_r_cm_5_deliver_outbox_command_flushes_what_is_due(complaint, smtp_server, sms_log):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    row = email_row(complaint, "d11")
+    out = StringIO()
+    call_command("deliver_outbox", stdout=out)
+    row.refresh_from_db()
+    assert row.status == State.SENT and "attempted" in out.getvalue()
+    assert not Notification.objects.filter(status=State.PENDING).exists()

@@ -37,7 +37,9 @@ def test_r_cm_5_huey_storage_follows_kesu_redis_url():
         assert django_settings.HUEY["huey_class"] == "kesu.worker.SqliteHuey"
         assert isinstance(HUEY, KesuSqliteHuey)
     if not REDIS_URL:
-        assert django_settings.HUEY["connection"]["filename"].startswith(str(django_settings.DATA_DIR))
+        assert django_settings.HUEY["connection"]["filename"].startswith(
+            str(django_settings.DATA_DIR)
+        )
 
 
 def test_r_cm_5_worker_loads_the_tasks_of_every_app():
@@ -58,7 +60,9 @@ def queue_roundtrip(huey, register, smtp_server) -> None:
     task_fn = huey.task(name="deliver_notification_test")(delivery.deliver)
     complaint = register(contact_phone="", other_contact="queue@example.com")
     with transaction.atomic():  # the test transaction never commits: nothing is sent yet
-        [row] = outbox.to_customer(complaint, Kind.PROGRESS, {}, now=timezone.now(), dedupe_key="w:queue")
+        [row] = outbox.to_customer(
+            complaint, Kind.PROGRESS, {}, now=timezone.now(), dedupe_key="w:queue"
+        )
     assert row.status == State.PENDING and smtp_server.messages == []
 
     task_fn(row.pk)
@@ -71,8 +75,11 @@ def queue_roundtrip(huey, register, smtp_server) -> None:
     assert [m["Message-ID"] for m in smtp_server.messages] == [row.message_id]
 
 
-@pytest.mark.skipif(not REDIS_URL, reason="KESU_REDIS_URL is not set: run `make test-redis` "
-                                          "(scripts/with-redis.sh starts a throwaway redis-server)")
+@pytest.mark.skipif(
+    not REDIS_URL,
+    reason="KESU_REDIS_URL is not set: run `make test-redis` "
+    "(scripts/with-redis.sh starts a throwaway redis-server)",
+)
 def test_r_cm_5_redis_huey_enqueues_and_dequeues(register, smtp_server):
     huey = RedisHuey(f"kesu-test-{uuid.uuid4().hex[:8]}", url=REDIS_URL, results=False)
     try:
@@ -108,18 +115,29 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_kesu_run_starts_web_server_and_worker_and_stops_both(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "KESU_DATABASE_URL"}
-    env.update(KESU_DATA_DIR=str(tmp_path), KESU_HUEY_NAME=f"kesu-run-{uuid.uuid4().hex[:8]}",
-               KESU_LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="kesu.settings")
+    env.update(
+        KESU_DATA_DIR=str(tmp_path),
+        KESU_HUEY_NAME=f"kesu-run-{uuid.uuid4().hex[:8]}",
+        KESU_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="kesu.settings",
+    )
     port = free_port()
     log = (tmp_path / "run.log").open("wb")
-    parent = subprocess.Popen([sys.executable, "-m", "kesu.cli", "run", f"127.0.0.1:{port}"], cwd=REPO,
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    parent = subprocess.Popen(
+        [sys.executable, "-m", "kesu.cli", "run", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 30
         healthy = False
         while time.monotonic() < deadline and not healthy:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/healthz", timeout=1
+                ) as response:
                     healthy = response.status == 200
             except OSError:
                 time.sleep(0.2)
@@ -141,3 +159,21 @@ def test_kesu_run_starts_web_server_and_worker_and_stops_both(tmp_path):
             parent.kill()
             parent.wait()
         log.close()
+
+
+def test_r_cm_5_a_starting_worker_looks_again_once_a_dead_workers_claim_is_stale(
+    monkeypatch, settings, huey_immediate
+):
+    """After a crash the restarted worker must not wait for the minute tick to resend the row
+    the dead worker held: its startup hook schedules a sweep just after the claim timeout."""
+    from kesu.comms import tasks
+
+    settings.KESU_NOTIFY_CLAIM_TIMEOUT = 7
+    scheduled: list[dict] = []
+    monkeypatch.setattr(tasks.deliver_outbox, "schedule", lambda **kw: scheduled.append(kw))
+    monkeypatch.setattr(tasks, "_recovery_scheduled", False)
+    monkeypatch.setattr(huey_immediate, "_immediate", False)  # as in the consumer
+    assert tasks.schedule_recovery in huey_immediate._startup.values()
+    tasks.schedule_recovery()
+    tasks.schedule_recovery()  # once per process, not once per worker thread
+    assert scheduled == [{"delay": 8}]
