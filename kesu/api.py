@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
 
 from kesu.lib.errors import DomainError
 from kesu.org.models import ApiToken
+
+
+class ShanghaiTimeEncoder(NinjaJSONEncoder):
+    """Times leave the API in Asia/Shanghai (``2026-11-22T10:57:00+08:00``), as the pages show
+    them; the instant is the same, only the offset a reader sees changes."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime) and timezone.is_aware(o):
+            return timezone.localtime(o).isoformat()
+        return super().default(o)
+
+
+class ShanghaiJSONRenderer(JSONRenderer):
+    encoder_class = ShanghaiTimeEncoder
 
 
 class BearerToken(HttpBearer):
@@ -31,6 +49,7 @@ api = NinjaAPI(
     "and send `Authorization: Bearer <token>`, or use the session of the web pages.",
     auth=[BearerToken(), django_auth],
     urls_namespace="api-1.0.0",
+    renderer=ShanghaiJSONRenderer(),
 )
 api.add_router("", "kesu.org.api.router")
 api.add_router("", "kesu.complaints.api.router")

@@ -71,3 +71,11 @@ def test_schema_errors_name_the_field(api):
                                           "summary": "x" * 201})
     assert r.status_code == 422 and r.json()["field"] == "summary"
     assert Complaint.objects.count() == 0
+
+
+def test_times_are_given_in_shanghai_time(api, register):
+    complaint = register()
+    body = api("clerk").get(f"/complaints/{complaint.number}").json()
+    assert body["received_at"].endswith("+08:00")
+    events = api("clerk").get(f"/complaints/{complaint.number}/timeline").json()
+    assert events[0]["at"].endswith("+08:00")
