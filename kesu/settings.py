@@ -74,7 +74,8 @@ AUTH_USER_MODEL = "org.User"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide overrides of third-party templates (the admin index's calendar warning).
+        "DIRS": [BASE_DIR / "kesu" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

@@ -401,3 +401,15 @@ def test_admin_edits_the_single_working_hours_row(admin_client):
     assert r.status_code == 302
     assert BusinessCalendar.load().day_length == 9 * H
     assert BusinessCalendar.load().day_start == dt.time(8)
+
+
+@pytest.mark.django_db
+def test_admin_index_warns_until_next_years_holidays_are_entered(client, django_user_model):
+    admin_user = django_user_model.objects.create_superuser("root", "root@example.cn", "pw-root-123")
+    client.force_login(admin_user)
+    with time_machine.travel(dt.datetime(2026, 11, 22, 10, tzinfo=SHANGHAI), tick=False):
+        page = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        assert "2027" in page and "法定节假日" in page
+        CalendarYear.objects.create(year=2027, complete=True)
+        BusinessCalendar.invalidate()
+        assert "法定节假日" not in client.get("/admin/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
