@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres test-redis install clean messages
+.PHONY: run test test-postgres test-redis install clean messages browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ run: $(STAMP)
 	$(BIN)/kesu demo
 	$(BIN)/kesu run 127.0.0.1:8000
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/pytest
+
+# Debian's Chromium and a CJK font for the Playwright page tests.
+browser:
+	scripts/ensure-browser.sh
 
 test-postgres: $(STAMP)
 	scripts/with-postgres.sh $(BIN)/pytest

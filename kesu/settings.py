@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "kesu.complaints",
     "kesu.sla",
     "kesu.comms",
+    "kesu.workbench",  # the handlers' pages (Django templates + vendored htmx)
 ]
 
 MIDDLEWARE = [
@@ -83,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kesu.workbench.context.header",  # user's units, tier and role for the header
             ],
         },
     },
@@ -151,7 +153,10 @@ KESU_MAX_ATTACHMENT_BYTES = envint("KESU_MAX_ATTACHMENT_MB", 20) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-LOGIN_URL = "/admin/login/"
+# The workbench's login page; the admin keeps its own at /admin/login/.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
 
 LOGGING = {
     "version": 1,

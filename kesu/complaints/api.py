@@ -5,7 +5,6 @@ version the client read, call one action, present the result."""
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any, Callable
 
@@ -17,14 +16,12 @@ from ninja import Status as Respond
 from ninja.files import UploadedFile
 
 from kesu.lib.errors import Invalid
-from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.org.models import Unit, User
 
 from . import actions, present, queries, schemas
 from .attachments import attach
 from .classification import suggest
-from .models import Attachment, Category, Complaint, Level, Status
-from .search import filter_text
+from .models import Attachment, Category, Complaint, Status
 
 router = Router(tags=["complaints"])
 
@@ -87,15 +84,6 @@ class ListFilters(Schema):
     limit: int = 50
 
 
-def _cursor(value: str | None) -> int | None:
-    if not value:
-        return None
-    try:
-        return int(base64.urlsafe_b64decode(value.encode()).decode())
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(_("The cursor is not valid; start again from the first page."), field="cursor") from None
-
-
 @router.get("/complaints", response=schemas.ComplaintPage, summary="List complaints")
 def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     """Newest first, the complaints the user may see (R-AX-1). Pages are keyset-paginated:
@@ -104,56 +92,10 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     f = filters
     if not 1 <= f.limit <= 200:
         raise Invalid(_("limit must be between 1 and 200."), field="limit")
-    qs = queries.visible_to(user)
-    if f.state:
-        qs = qs.filter(status__in=f.state)
-    if f.level:
-        if any(lv not in Level.values for lv in f.level):
-            raise Invalid(_("Level must be 1, 2 or 3."), field="level")
-        qs = qs.filter(level__in=f.level)
-    if f.category:
-        category = Category.objects.filter(code=f.category).first()
-        if category is None:
-            raise Invalid(_("Unknown category “%(code)s”.") % {"code": f.category}, field="category")
-        # The whole subtree: admins may nest categories deeper than the default two levels.
-        ids, frontier = {category.pk}, [category.pk]
-        while frontier:
-            frontier = list(Category.objects.filter(parent_id__in=frontier).exclude(pk__in=ids)
-                            .values_list("pk", flat=True))
-            ids.update(frontier)
-        qs = qs.filter(category_id__in=ids)
-    if f.channel:
-        qs = qs.filter(channel__in=f.channel)
-    if f.unit:
-        unit = Unit.objects.filter(code=f.unit).first()
-        if unit is None:
-            raise Invalid(_("Unknown unit “%(code)s”.") % {"code": f.unit}, field="unit")
-        qs = qs.filter(unit__path__startswith=unit.path)
-    if f.owner:
-        qs = qs.filter(owner__username=f.owner)
-    if f.overdue:
-        qs = queries.overdue(qs, timezone.now())
-    if f.received_from:
-        qs = qs.filter(received_at__gte=f.received_from)
-    if f.received_to:
-        qs = qs.filter(received_at__lt=f.received_to)
-    if f.phone:
-        try:
-            qs = qs.filter(contact_phone=normalize_phone(f.phone))
-        except InvalidPhone:
-            raise Invalid(_("“%(phone)s” is not a valid phone number.") % {"phone": f.phone}, field="phone") from None
-    if f.q:
-        qs = filter_text(qs, f.q)
-    after = _cursor(f.cursor)
-    if after is not None:
-        qs = qs.filter(id__lt=after)
-    rows = list(
-        qs.select_related("category", "owner", "unit", "repeat_of").order_by("-id")[: f.limit + 1]
-    )
-    more = len(rows) > f.limit
-    rows = rows[: f.limit]
-    next_cursor = base64.urlsafe_b64encode(str(rows[-1].pk).encode()).decode() if more else None
-    return {"items": [present.list_item(c, user) for c in rows], "next_cursor": next_cursor}
+    qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
+                                   **f.dict(exclude={"cursor", "limit"}))
+    page = queries.keyset_page(qs, f.cursor, f.limit)
+    return {"items": [present.list_item(c, user) for c in page.rows], "next_cursor": page.next_cursor}
 
 
 # Registered before /complaints/{number}: URL patterns are tried in order, and that one would

@@ -1,0 +1,89 @@
+"""Workflow actions on the complaint page: for each action name that ``present.actions_for``
+returns, the form to show, its button label and the call into ``complaints.actions``. This is
+the page-side twin of the ``_action(...)`` table in ``complaints/api.py``: same actions, same
+arguments, different input parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms as djforms
+from django.utils.translation import gettext_lazy as _
+
+from kesu.complaints import actions, queries
+from kesu.complaints.models import Complaint
+from kesu.lib.errors import Invalid, NotFound
+from kesu.org.models import Unit, User
+
+from . import forms
+
+Call = Callable[[Complaint, User, dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    label: Any  # lazy translation
+    form: type[djforms.Form]
+    call: Call
+
+
+def _unit(code: str) -> Unit:
+    unit = Unit.objects.filter(code=code, active=True).first()
+    if unit is None:
+        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
+    return unit
+
+
+def _merge(c: Complaint, u: User, d: dict[str, Any]) -> Any:
+    try:
+        into = queries.access_complaint(u, d["into"])
+    except NotFound:
+        raise Invalid(_("Complaint %(number)s was not found.") % {"number": d["into"]}, field="into") from None
+    return actions.merge(c, by=u, into=into, reason=d["reason"])
+
+
+STEPS: dict[str, Step] = {
+    "accept": Step(_("Accept"), forms.NoteForm, lambda c, u, d: actions.accept(c, by=u, note=d["note"])),
+    "investigate": Step(_("Start the investigation"), forms.NoteForm,
+                        lambda c, u, d: actions.investigate(c, by=u, note=d["note"])),
+    "judge": Step(_("Judge validity"), forms.JudgeForm,
+                  lambda c, u, d: actions.judge(c, by=u, valid=d["valid"],
+                                                company_responsible=d["company_responsible"], reason=d["reason"])),
+    "propose": Step(_("Propose a resolution"), forms.ProposeForm,
+                    lambda c, u, d: actions.propose(c, by=u, resolution=d["resolution"], amount=d["amount"])),
+    "request_approval": Step(_("Send for approval"), forms.NoteForm,
+                             lambda c, u, d: actions.request_approval(c, by=u, note=d["note"])),
+    "approve": Step(_("Approve"), forms.NoteForm, lambda c, u, d: actions.approve(c, by=u, note=d["note"])),
+    "reject": Step(_("Send back"), forms.ReasonForm, lambda c, u, d: actions.reject(c, by=u, reason=d["reason"])),
+    "resolve": Step(_("Carry out the resolution"), forms.NoteForm,
+                    lambda c, u, d: actions.resolve(c, by=u, note=d["note"])),
+    "reply": Step(_("Reply"), forms.ReplyForm, lambda c, u, d: actions.reply(c, by=u, message=d["message"])),
+    "start_follow_up": Step(_("Start the follow-up"), forms.NoteForm,
+                            lambda c, u, d: actions.start_follow_up(c, by=u, note=d["note"])),
+    "review": Step(_("Sign off the review"), forms.NoteForm, lambda c, u, d: actions.review(c, by=u, note=d["note"])),
+    "close": Step(_("Close"), forms.ReasonForm, lambda c, u, d: actions.close(c, by=u, reason=d["reason"])),
+    "reopen": Step(_("Reopen"), forms.ReasonForm, lambda c, u, d: actions.reopen(c, by=u, reason=d["reason"])),
+    "hold": Step(_("Hold: wait for the customer"), forms.ReasonForm, lambda c, u, d: actions.hold(c, by=u, reason=d["reason"])),
+    "resume": Step(_("Resume"), forms.NoteForm, lambda c, u, d: actions.resume(c, by=u, note=d["note"])),
+    "mark_invalid": Step(_("Mark invalid"), forms.InvalidForm,
+                         lambda c, u, d: actions.mark_invalid(c, by=u, reason=d["reason"], reply=d["reply"])),
+    "escalate": Step(_("Escalate"), forms.ReasonForm, lambda c, u, d: actions.escalate(c, by=u, reason=d["reason"])),
+    "lower_level": Step(_("Lower the level"), forms.LowerLevelForm,
+                        lambda c, u, d: actions.lower_level(c, by=u, level=d["level"], reason=d["reason"])),
+    "classify": Step(_("Change category or level"), forms.ClassifyForm,
+                     lambda c, u, d: actions.classify(c, by=u, category=d["category"] or None, level=d["level"],
+                                                      reason=d["reason"])),
+    "transfer": Step(_("Transfer"), forms.TransferForm,
+                     lambda c, u, d: actions.transfer(c, by=u, to_unit=_unit(d["to_unit"]), reason=d["reason"])),
+    "note": Step(_("Add an internal note"), forms.TextForm, lambda c, u, d: actions.note(c, by=u, text=d["text"])),
+    "message": Step(_("Send a message to the customer"), forms.TextForm,
+                    lambda c, u, d: actions.message(c, by=u, text=d["text"])),
+    "promise": Step(_("Promise a reply within 24 h"), forms.NoteForm,
+                    lambda c, u, d: actions.promise_reply(c, by=u, note=d["note"])),
+    "report_platform_result": Step(_("Record the 12315 result"), forms.PlatformResultForm,
+                                   lambda c, u, d: actions.report_platform_result(c, by=u, result=d["result"])),
+    "merge": Step(_("Merge"), forms.MergeForm, _merge),
+}
+# Not on the pages yet (API only): "edit", "attach", "answer".

@@ -1,0 +1,264 @@
+"""The handlers' workbench pages (工作台). Mirrors ``complaints/api.py``: the same queries and
+actions, HTML instead of JSON. HTMX requests (``_is_htmx``) get the ``partials/_*.html``
+fragment that the full page also includes."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from kesu.complaints import actions, present, queries
+from kesu.complaints.classification import suggest as suggest_classification
+from kesu.complaints.models import Complaint
+from kesu.lib.errors import DomainError, Forbidden, Invalid, NotFound
+from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.org.models import User
+
+from . import queues
+from .dispatch import STEPS
+from .forms import QueueFilterForm, RegisterForm
+
+PAGE_SIZE = 50
+BADGE_CAP = 99
+REPEAT_WINDOW = timedelta(days=30)  # R-IN-7: a complaint from the same phone within 30 days
+NUMBER = re.compile(r"TS\d{6,11}", re.IGNORECASE)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _frame(request: HttpRequest, now: datetime, current: str = "") -> dict[str, Any]:
+    """The navigation: the user's queues with capped counts (one LIMITed count per queue, never
+    a COUNT(*) over the table). The user facts come from ``context.header``."""
+    user = _user(request)
+    nav = []
+    for q in queues.for_user(user):
+        n = queries.capped_count(q.query(user, now), BADGE_CAP)
+        nav.append({"name": q.name, "label": q.label, "count": f"{BADGE_CAP}+" if n > BADGE_CAP else str(n),
+                    "current": q.name == current})
+    return {"nav": nav}
+
+
+def _access(request: HttpRequest, number: str) -> Complaint:
+    try:
+        return queries.access_complaint(_user(request), number)
+    except NotFound:
+        raise Http404(number) from None
+
+
+# --- queues ------------------------------------------------------------------------------------
+
+
+def _search(qs: Any, q: str, now: datetime) -> Any:
+    """One box for a number, a phone or Chinese text, in that order of precedence."""
+    q = q.strip()
+    if NUMBER.fullmatch(q):
+        return qs.filter(number__startswith=q.upper())
+    try:
+        return qs.filter(contact_phone=normalize_phone(q))
+    except InvalidPhone:
+        return queries.filter_complaints(qs, now=now, q=q)
+
+
+@login_required
+def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
+    user, now = _user(request), timezone.now()
+    chosen = queues.BY_NAME.get(name)
+    if chosen is None or not chosen.shown_to(user):
+        raise Http404(name)
+    form = QueueFilterForm(request.GET or None)
+    qs = chosen.query(user, now)
+    error = ""
+    if form.is_bound and form.is_valid():
+        try:
+            qs = queries.filter_complaints(qs, now=now, **form.filters())
+            if form.cleaned_data["q"]:
+                qs = _search(qs, form.cleaned_data["q"], now)
+            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
+        except Invalid as exc:
+            error, page = str(exc.message), queries.Page([], None)
+    elif form.is_bound:
+        page = queries.Page([], None)
+    else:
+        page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
+    params = request.GET.copy()
+    params.pop("cursor", None)
+    if page.next_cursor:
+        params["cursor"] = page.next_cursor
+    ctx = {"queue": chosen, "form": form, "error": error, "rows": [present.list_item(c, user) for c in page.rows],
+           "next_query": params.urlencode() if page.next_cursor else ""}
+    if _is_htmx(request):
+        return render(request, "workbench/partials/_rows.html", ctx)
+    return render(request, "workbench/queue.html", {**_frame(request, now, name), **ctx})
+
+
+# --- quick registration --------------------------------------------------------------------
+
+
+def _history(user: User, raw_phone: str, now: datetime, exclude: int | None = None) -> dict[str, Any]:
+    """Earlier complaints from this phone that the user may see, newest first; ``repeat`` when
+    one was received within the last 30 days (R-IN-7)."""
+    try:
+        phone = normalize_phone(raw_phone)
+    except InvalidPhone:
+        return {"history": [], "repeat": False, "phone_given": bool(raw_phone.strip())}
+    qs = queries.visible_to(user).filter(contact_phone=phone)
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    rows = list(qs.select_related("category", "owner", "unit", "repeat_of").order_by("-id")[:10])
+    return {"history": [present.list_item(c, user) for c in rows],
+            "repeat": any(c.received_at >= now - REPEAT_WINDOW for c in rows), "phone_given": True}
+
+
+@login_required
+def register(request: HttpRequest) -> HttpResponse:
+    user, now = _user(request), timezone.now()
+    form = RegisterForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            d = form.cleaned_data
+            intake = actions.Intake(
+                channel=d["channel"], summary=d["summary"], customer_name=d["customer_name"],
+                anonymous=d["anonymous"], contact_phone=d["contact_phone"], description=d["description"],
+                product=d["product"], order_number=d["order_number"], category=d["category"] or None,
+                level=d["level"],
+            )
+            try:
+                complaint = actions.register(intake, by=user, now=now).complaint
+            except (Invalid, Forbidden) as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+            else:
+                # Rendered, not redirected: the lookup code exists only on this object (only its
+                # hash is stored), so this response is the one chance to read it out.
+                return render(request, "workbench/registered.html", {
+                    **_frame(request, now), "c": present.list_item(complaint, user),
+                    "lookup_code": getattr(complaint, "lookup_code", None)})
+        status = 422
+    ctx = {**_frame(request, now, "register"), "form": form,
+           **_history(user, form["contact_phone"].value() or "", now)}
+    return render(request, "workbench/register.html", ctx, status=status)
+
+
+@login_required
+def register_suggest(request: HttpRequest) -> HttpResponse:
+    """R-CL-2: the category and level fields, prefilled from the keyword rules unless the clerk
+    has already chosen them."""
+    text = " ".join(request.GET.get(k, "") for k in ("summary", "description"))
+    s = suggest_classification(text)
+    form = RegisterForm(initial={
+        "category": request.GET.get("category") or (s.category.code if s.category else ""),
+        "level": request.GET.get("level") or s.level or ""})
+    return render(request, "workbench/partials/_classification.html", {"form": form, "matched": s.matched})
+
+
+@login_required
+def register_history(request: HttpRequest) -> HttpResponse:
+    ctx = _history(_user(request), request.GET.get("contact_phone", ""), timezone.now())
+    return render(request, "workbench/partials/_history.html", ctx)
+
+
+# --- the complaint page -----------------------------------------------------------------------
+
+
+def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime,
+                       bound: tuple[str, Any] | None = None, seen_event: int | None = None) -> dict[str, Any]:
+    """Everything complaint.html shows. ``bound`` is (action, form) to show again with the
+    user's input and errors; ``seen_event`` the last event the user had seen, so a conflict
+    can list what happened since (R-WF-4)."""
+    user = _user(request)
+    detail = present.detail(complaint, user)
+    for d in detail["deadlines"]:
+        d["remaining"] = d["due_at"] - now
+    events = [present.event_row(e) for e in complaint.events.select_related("actor").order_by("id")]
+    steps = []
+    for name in detail["allowed_actions"]:
+        step = STEPS.get(name)
+        if step is None:
+            continue
+        form = bound[1] if bound and bound[0] == name else step.form(prefix=name)
+        steps.append({"name": name, "label": step.label, "form": form, "open": bool(bound and bound[0] == name)})
+    changed = [e for e in events if seen_event is not None and e["id"] > seen_event]
+    return {
+        **_frame(request, now), "c": detail, "events": events, "steps": steps, "changed": changed,
+        "last_event": events[-1]["id"] if events else 0,
+        "customer": _history(user, complaint.contact_phone, now, exclude=complaint.pk) if complaint.contact_phone
+        else {"history": [], "repeat": False},
+        "can_reveal": not complaint.anonymous and bool(complaint.contact_phone or complaint.address),
+    }
+
+
+@login_required
+def complaint_page(request: HttpRequest, number: str) -> HttpResponse:
+    complaint = _access(request, number)
+    return render(request, "workbench/complaint.html", _complaint_context(request, complaint, timezone.now()))
+
+
+@login_required
+@require_POST
+def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
+    """One workflow action from its form: check the version the user saw (R-WF-4), call the
+    action, and go back to the page. On a conflict or a refusal the page is shown again with
+    the user's input kept and the message next to the form."""
+    user, now = _user(request), timezone.now()
+    step = STEPS.get(action)
+    if step is None:
+        raise Http404(action)
+    complaint = _access(request, number)
+    form = step.form(request.POST, prefix=action)
+    seen = _int(request.POST.get("seen_event"))
+    conflict = False
+    if form.is_valid():
+        try:
+            if _int(request.POST.get("version")) != complaint.version:
+                raise actions.ConcurrentChange(_("Someone changed this complaint since you opened it."))
+            step.call(complaint, user, form.cleaned_data)
+        except actions.ConcurrentChange:
+            conflict = True
+            complaint = _access(request, number)
+        except DomainError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
+        else:
+            messages.success(request, _("Done: %(action)s.") % {"action": step.label})
+            return redirect("workbench:complaint", number=number)
+    ctx = _complaint_context(request, complaint, now, bound=(action, form), seen_event=seen if conflict else None)
+    ctx["conflict"] = conflict
+    return render(request, "workbench/complaint.html", ctx, status=409 if conflict else 422)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value or "")
+    except ValueError:
+        return None
+
+
+@login_required
+@require_POST
+def reveal_contact(request: HttpRequest, number: str) -> HttpResponse:
+    """R-AX-2: the full contact, logged on the timeline by the action."""
+    complaint = _access(request, number)
+    try:
+        contact = actions.reveal_contact(complaint, by=_user(request))
+    except Forbidden as exc:
+        raise PermissionDenied(str(exc.message)) from None
+    if _is_htmx(request):
+        return render(request, "workbench/partials/_contact.html", {"contact": contact})
+    # Without JavaScript the whole page comes back with the contact shown in the card.
+    ctx = _complaint_context(request, complaint, timezone.now())
+    return render(request, "workbench/complaint.html", {**ctx, "contact": contact})
