@@ -31,6 +31,7 @@ from kesu.sla import deadlines
 from . import notify, permissions, routing, timeline
 from .classification import suggest
 from .models import (
+    ACTION_LABELS,
     LEVEL_3_CHANNELS,
     PAPER_CHANNELS,
     RESUME,
@@ -65,7 +66,7 @@ class ConcurrentChange(Conflict):
 def refuse_transition(exc: TransitionNotAllowed) -> Conflict:
     return Conflict(
         _("“%(action)s” is not allowed while the complaint is “%(status)s”.")
-        % {"action": exc.action, "status": Status(exc.status).label},
+        % {"action": ACTION_LABELS.get(exc.action, exc.action), "status": Status(exc.status).label},
         field="status",
         code="transition_not_allowed",
     )

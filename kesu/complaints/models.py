@@ -137,6 +137,39 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+# What each action is called on pages and in error messages.
+ACTION_LABELS = {
+    "accept": _("Accept"),
+    "investigate": _("Start the investigation"),
+    "judge": _("Judge validity"),
+    "propose": _("Propose a resolution"),
+    "request_approval": _("Send for approval"),
+    "approve": _("Approve"),
+    "reject": _("Send back"),
+    "resolve": _("Carry out the resolution"),
+    "reply": _("Reply"),
+    "start_follow_up": _("Start the follow-up"),
+    "review": _("Sign off the review"),
+    "close": _("Close"),
+    "reopen": _("Reopen"),
+    "hold": _("Hold: wait for the customer"),
+    "resume": _("Resume"),
+    "mark_invalid": _("Mark invalid"),
+    "escalate": _("Escalate"),
+    "lower_level": _("Lower the level"),
+    "classify": _("Change category or level"),
+    "transfer": _("Transfer"),
+    "note": _("Add an internal note"),
+    "message": _("Send a message to the customer"),
+    "promise": _("Promise a reply within 24 h"),
+    "report_platform_result": _("Record the 12315 result"),
+    "merge": _("Merge"),
+    "answer": _("Responsible unit answered"),
+    "edit": _("Details edited"),
+    "attach": _("Attachment added"),
+}
+
+
 class TransitionNotAllowed(Exception):
     def __init__(self, action: str, status: str):
         self.action, self.status = action, status

@@ -101,7 +101,7 @@ def test_r_wf_1_illegal_transition_over_http_is_409_and_changes_nothing(api, reg
     assert r.status_code == 409
     body = r.json()
     assert body["code"] == "transition_not_allowed" and body["field"] == "status"
-    assert body["message"]
+    assert "“结案”" in body["message"] and "“已登记”" in body["message"]  # words, not codes
     assert Complaint.objects.get(pk=complaint.pk).status == Status.REGISTERED
 
 
