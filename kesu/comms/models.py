@@ -183,3 +183,20 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.channel} ({self.status})"
+
+
+class ForbiddenPhrase(models.Model):
+    """R-CM-2: a phrase handlers must not say to a customer. ``…`` in a phrase stands for any
+    short text ("这是…的事，你找他吧"); near variants with a word or two slipped in still match."""
+
+    phrase = models.CharField(_("phrase"), max_length=100, unique=True)
+    advice = models.CharField(_("say instead"), max_length=200, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("forbidden phrase")
+        verbose_name_plural = _("forbidden phrases")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.phrase

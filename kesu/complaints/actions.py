@@ -99,6 +99,25 @@ def _need_text(value: str, field_name: str, label: str, limit: int = 5000) -> st
     return text
 
 
+def _screen(text: str, field_name: str, override_reason: str) -> dict[str, Any]:
+    """R-CM-2: a message to the customer with a forbidden phrase is refused, naming the phrases,
+    unless the handler sends it anyway with a reason; the hits and the reason are logged."""
+    from kesu.comms.phrases import check
+
+    hits = check(text)
+    if not hits:
+        return {}
+    reason = clean_text(override_reason)
+    if not reason:
+        raise Invalid(
+            _("The message contains a forbidden phrase: %(phrases)s. Rephrase it, or give a reason "
+              "to send it anyway.") % {"phrases": "、".join(f"“{h.phrase}”" for h in hits)},
+            field=field_name, code="forbidden_phrase",
+            phrases=[{"phrase": h.phrase, "matched": h.matched, "advice": h.advice} for h in hits],
+        )
+    return {"forbidden_phrases": [h.phrase for h in hits], "override_reason": reason}
+
+
 def _save(complaint: Complaint, now: datetime, **changes: Any) -> dict[str, Any]:
     """Apply ``changes`` if nobody changed the complaint since it was read; return the old
     values of the fields that changed."""
@@ -444,7 +463,7 @@ def _lock(complaint: Complaint) -> None:
 def _step(
     complaint: Complaint, action: str, event: Event, *, by: User, now: datetime | None,
     allowed: bool, body: str = "", visibility: Visibility = Visibility.INTERNAL,
-    **changes: Any,
+    event_data: dict[str, Any] | None = None, **changes: Any,
 ) -> Complaint:
     """The common shape of a state change: check, save conditionally, record, reschedule."""
     now = now or timezone.now()
@@ -455,7 +474,7 @@ def _step(
             changes["status"] = target
         before = _save(complaint, now, **changes)
         recorded = timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility,
-                                   before=before, after={k: changes[k] for k in before})
+                                   before=before, after={k: changes[k] for k in before}, **(event_data or {}))
         if visibility == Visibility.CUSTOMER:
             notify.customer_message(complaint, event=recorded, now=now)
         if complaint.gm_copy and target is not None:
@@ -521,13 +540,17 @@ def resolve(complaint: Complaint, *, by: User, note: str = "", now: datetime | N
                  allowed=permissions.can_handle(by, complaint), body=clean_text(note))
 
 
-def reply(complaint: Complaint, *, by: User, message: str, now: datetime | None = None) -> Complaint:
+def reply(
+    complaint: Complaint, *, by: User, message: str, override_reason: str = "", now: datetime | None = None,
+) -> Complaint:
     """回复: the written answer to the customer (customer-visible)."""
     now = now or timezone.now()
     text = _need_text(message, "message", _("Reply"))
+    _check(complaint, "reply")
+    screened = _screen(text, "message", override_reason)
     return _step(complaint, "reply", Event.REPLIED, by=by, now=now,
                  allowed=permissions.can_handle(by, complaint), body=text,
-                 visibility=Visibility.CUSTOMER, replied_at=now)
+                 visibility=Visibility.CUSTOMER, event_data=screened, replied_at=now)
 
 
 def start_follow_up(complaint: Complaint, *, by: User, note: str = "", now: datetime | None = None) -> Complaint:
@@ -582,31 +605,35 @@ def resume(complaint: Complaint, *, by: User, note: str = "", now: datetime | No
                  allowed=permissions.can_handle(by, complaint), body=clean_text(note), held_from="")
 
 
-def mark_invalid(complaint: Complaint, *, by: User, reason: str, reply: str, now: datetime | None = None) -> Complaint:
+def mark_invalid(
+    complaint: Complaint, *, by: User, reason: str, reply: str, override_reason: str = "",
+    now: datetime | None = None,
+) -> Complaint:
     """R-CL-5: an invalid complaint still gets a reasoned reply, sent with the decision."""
     now = now or timezone.now()
     reason = _need_text(reason, "reason", _("Reason"))
     answer = _need_text(reply, "reply", _("Reply"))
     _check(complaint, "mark_invalid")
+    screened = _screen(answer, "reply", override_reason)
     _require(permissions.can_handle(by, complaint))
     with transaction.atomic():
         _step(complaint, "mark_invalid", Event.MARKED_INVALID, by=by, now=now, allowed=True,
               body=reason, valid=False, validity_reason=reason, replied_at=now)
         replied = timeline.record(complaint, Event.REPLIED, by=by, at=now, body=answer,
-                                  visibility=Visibility.CUSTOMER)
+                                  visibility=Visibility.CUSTOMER, **screened)
         notify.customer_message(complaint, event=replied, now=now)
     return complaint
 
 
 def _append(complaint: Complaint, action: str, event: Event, *, by: User, now: datetime | None,
-            allowed: bool, body: str, visibility: Visibility) -> Complaint:
+            allowed: bool, body: str, visibility: Visibility, **data: Any) -> Complaint:
     """Notes and messages only append to the timeline: they change no field, so they need no
     version and never make a colleague's open form stale."""
     now = now or timezone.now()
     _check(complaint, action)
     _require(allowed)
     with transaction.atomic():
-        recorded = timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility)
+        recorded = timeline.record(complaint, event, by=by, at=now, body=body, visibility=visibility, **data)
         if visibility == Visibility.CUSTOMER:
             notify.customer_message(complaint, event=recorded, now=now)
             deadlines.schedule(complaint, now=now)  # a contact meets or rolls contact limits
@@ -620,12 +647,17 @@ def note(complaint: Complaint, *, by: User, text: str, now: datetime | None = No
                    allowed=permissions.can_note(by), body=body, visibility=Visibility.INTERNAL)
 
 
-def message(complaint: Complaint, *, by: User, text: str, now: datetime | None = None) -> Complaint:
-    """A message to the customer, marked customer-visible (R-WF-3)."""
+def message(
+    complaint: Complaint, *, by: User, text: str, override_reason: str = "", now: datetime | None = None,
+) -> Complaint:
+    """A message to the customer, marked customer-visible (R-WF-3), screened for forbidden
+    phrases (R-CM-2)."""
     body = _need_text(text, "text", _("Message"))
+    _check(complaint, "message")
+    screened = _screen(body, "text", override_reason)
     return _append(complaint, "message", Event.MESSAGE_SENT, by=by, now=now,
                    allowed=permissions.can_handle(by, complaint), body=body,
-                   visibility=Visibility.CUSTOMER)
+                   visibility=Visibility.CUSTOMER, **screened)
 
 
 # --- level, classification and transfers ---------------------------------------------------

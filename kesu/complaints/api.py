@@ -213,7 +213,7 @@ _action("reject", schemas.ReasonIn, "Send the resolution back",
 _action("resolve", schemas.OptionalNoteIn, "Carry out the resolution",
         lambda c, u, p: actions.resolve(c, by=u, note=p.note))
 _action("reply", schemas.ReplyIn, "Reply to the customer",
-        lambda c, u, p: actions.reply(c, by=u, message=p.message))
+        lambda c, u, p: actions.reply(c, by=u, message=p.message, override_reason=p.override_reason))
 _action("follow-up", schemas.OptionalNoteIn, "Start the follow-up",
         lambda c, u, p: actions.start_follow_up(c, by=u, note=p.note))
 _action("review", schemas.OptionalNoteIn, "Reviewer sign-off (R-RT-2)",
@@ -227,7 +227,8 @@ _action("hold", schemas.ReasonIn, "Put on hold (waiting for the customer)",
 _action("resume", schemas.OptionalNoteIn, "Resume after hold",
         lambda c, u, p: actions.resume(c, by=u, note=p.note))
 _action("mark-invalid", schemas.InvalidIn, "Mark invalid, with a reasoned reply",
-        lambda c, u, p: actions.mark_invalid(c, by=u, reason=p.reason, reply=p.reply))
+        lambda c, u, p: actions.mark_invalid(c, by=u, reason=p.reason, reply=p.reply,
+                                             override_reason=p.override_reason))
 _action("escalate", schemas.ReasonIn, "Escalate one level (R-WF-5)",
         lambda c, u, p: actions.escalate(c, by=u, reason=p.reason))
 _action("lower-level", schemas.LowerLevelIn, "Lower the level (tier 2, R-CL-4)",
@@ -242,8 +243,8 @@ _action("answer", schemas.AnswerIn, "The responsible unit's cause and countermea
                                        countermeasure=p.countermeasure))
 _action("note", schemas.NoteIn, "Add an internal note (R-WF-3)",
         lambda c, u, p: actions.note(c, by=u, text=p.text))
-_action("message", schemas.NoteIn, "Send a customer-visible message (R-WF-3)",
-        lambda c, u, p: actions.message(c, by=u, text=p.text))
+_action("message", schemas.MessageIn, "Send a customer-visible message (R-WF-3, R-CM-2)",
+        lambda c, u, p: actions.message(c, by=u, text=p.text, override_reason=p.override_reason))
 _action("edit", schemas.EditIn, "Correct the details",
         lambda c, u, p: actions.edit(c, by=u, changes=p.changes.dict(exclude_unset=True)))
 
@@ -270,3 +271,12 @@ def categories(request: HttpRequest):
          "is_batch": c.is_batch}
         for c in rows
     ]
+
+
+@router.post("/phrases/check", response=list[schemas.PhraseHitOut], tags=["communication"],
+             summary="Check a text for forbidden phrases (R-CM-2)")
+def check_phrases(request: HttpRequest, payload: schemas.PhraseCheckIn):
+    """For checking as the handler types; sending is checked again by the action."""
+    from kesu.comms.phrases import check
+
+    return [{"phrase": h.phrase, "matched": h.matched, "advice": h.advice} for h in check(payload.text)]

@@ -58,8 +58,20 @@ class OptionalNoteIn(Versioned):
     note: str = Field(default="", max_length=5000)
 
 
+OverrideReason = Field(
+    default="", max_length=1000,
+    description="Send despite a forbidden phrase (R-CM-2): why. Logged on the timeline.",
+)
+
+
 class ReplyIn(Versioned):
     message: str = Field(..., max_length=10000)
+    override_reason: str = OverrideReason
+
+
+class MessageIn(Schema):
+    text: str = Field(..., max_length=5000)
+    override_reason: str = OverrideReason
 
 
 class ProposeIn(Versioned):
@@ -76,6 +88,7 @@ class JudgeIn(Versioned):
 class InvalidIn(Versioned):
     reason: str = Field(..., max_length=5000)
     reply: str = Field(..., max_length=10000)
+    override_reason: str = OverrideReason
 
 
 class ClassifyIn(Versioned):
@@ -304,3 +317,13 @@ class PromiseIn(Versioned):
 
 class PlatformResultIn(Versioned):
     result: str = Field(..., max_length=10000)
+
+
+class PhraseCheckIn(Schema):
+    text: str = Field(..., max_length=10000)
+
+
+class PhraseHitOut(Schema):
+    phrase: str
+    matched: str
+    advice: str
