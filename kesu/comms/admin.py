@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import outbox
 from .delivery import masked_recipient
-from .models import STAFF_KINDS, Kind, Notification, WebhookEndpoint
+from .models import ForbiddenPhrase, STAFF_KINDS, Kind, Notification, WebhookEndpoint
 
 STAFF_KIND_CHOICES = [(k.value, k.label) for k in Kind if k in STAFF_KINDS]
 
@@ -123,3 +123,13 @@ class NotificationAdmin(admin.ModelAdmin):
             _("%(count)d notification(s) queued again.") % {"count": count},
             messages.SUCCESS,
         )
+
+
+
+@admin.register(ForbiddenPhrase)
+class ForbiddenPhraseAdmin(admin.ModelAdmin):
+    """R-CM-2: the list is configuration; "…" in a phrase stands for any short text."""
+
+    list_display = ["phrase", "advice", "active"]
+    list_filter = ["active"]
+    search_fields = ["phrase", "advice"]

@@ -86,12 +86,22 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+def _override_field() -> forms.CharField:
+    """R-CM-2: filled only to send a message that contains a forbidden phrase."""
+    return forms.CharField(label=_("Send despite a forbidden phrase: why"), required=False, max_length=1000)
+
+
 class TextForm(forms.Form):
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class MessageForm(TextForm):
+    override_reason = _override_field()
+
+
 class ReplyForm(forms.Form):
     message = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 3}))
+    override_reason = _override_field()
 
 
 class ProposeForm(forms.Form):
@@ -112,6 +122,7 @@ class JudgeForm(forms.Form):
 class InvalidForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
     reply = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = _override_field()
 
 
 class LowerLevelForm(forms.Form):

@@ -281,3 +281,19 @@ def test_queue_counts_are_limited_and_queries_do_not_grow_with_rows(org, registe
 def test_header_shows_tier_and_role_on_auth_pages(org):
     page = login(org["manager"]).get("/password/").content.decode()
     assert "客服中心" in page and org["manager"].get_role_display() in page
+
+
+def test_r_cm_2_page_refuses_a_forbidden_phrase_until_a_reason_is_given(client, org, register):
+    from kesu.complaints.models import Event
+
+    complaint = register()
+    client.force_login(org["clerk"])
+    url = f"/c/{complaint.number}/act/message/"
+    r = client.post(url, {"version": complaint.version, "message-text": "改天再通知你"})
+    assert r.status_code == 422
+    assert "禁忌语" in r.content.decode()
+    assert not complaint.events.filter(kind=Event.MESSAGE_SENT).exists()
+    r = client.post(url, {"version": complaint.version, "message-text": "改天再通知你",
+                          "message-override_reason": "客户要求改期"})
+    assert r.status_code in (200, 302)
+    assert complaint.events.get(kind=Event.MESSAGE_SENT).data["override_reason"] == "客户要求改期"
