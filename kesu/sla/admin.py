@@ -1,5 +1,6 @@
-"""Django admin for deadlines: read-only, because the complaint actions keep the rows in line
-with each complaint's level and state (``sla.deadlines.schedule``)."""
+"""Django admin for time limits. Policies and accountability rules are configuration; deadline
+rows, breaches and accountability records are read-only, because the complaint actions and the
+sweep keep them in line with each complaint (``sla.deadlines.schedule``, ``sla.sweep``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import Deadline
+from .models import AccountabilityRecord, AccountabilityRule, Breach, Deadline, Policy
 
 
 class DeadlineStateFilter(admin.SimpleListFilter):
@@ -52,4 +53,50 @@ class DeadlineAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-from . import admin_calendar  # noqa: F401
+
+
+@admin.register(Policy)
+class PolicyAdmin(admin.ModelAdmin):
+    """R-SLA-1 … R-SLA-8, R-SLA-11: every limit's length, unit and scope. A change applies to
+    deadlines scheduled from then on and to open ones when their complaint next changes."""
+
+    list_display = ["name", "kind", "length", "unit", "min_level", "max_level", "category", "channel",
+                    "market", "escalates", "active"]
+    list_filter = ["kind", "unit", "market", "active"]
+    list_editable = ["length", "active"]
+
+
+@admin.register(AccountabilityRule)
+class AccountabilityRuleAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "amount_min", "amount_max", "default_amount", "active"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccountabilityRecord)
+class AccountabilityRecordAdmin(ReadOnlyAdmin):
+    """Proposed by the sweep (R-AC-1); the GM office's monthly review comes with R-AC-2."""
+
+    list_display = ["complaint", "person", "rule", "amount", "status", "created_at"]
+    list_filter = ["status", "rule"]
+    list_select_related = ["complaint", "person", "rule"]
+
+
+@admin.register(Breach)
+class BreachAdmin(ReadOnlyAdmin):
+    list_display = ["complaint", "kind", "due_at", "breached_at", "owner", "unit", "level"]
+    list_filter = ["kind", "level"]
+    date_hierarchy = "breached_at"
+    list_select_related = ["complaint", "owner", "unit"]
+
+
+from . import admin_calendar  # noqa: E402,F401
