@@ -595,8 +595,10 @@ class Planner:
                 lvl = 2
                 reasons.append("repeat")
             p.level, p.reasons = lvl, reasons
-            self.org.nearest(p.unit, handler_tier(lvl))  # looked up now, used when writing
-            if p.status == CLOSED and self.org.nearest(p.unit, review_tier(lvl)) is None:
+            # Routes are looked up now: the worker that writes the rows must not query.
+            self.org.nearest(p.unit, handler_tier(lvl))
+            reviewer = self.org.nearest(p.unit, review_tier(lvl))
+            if p.status == CLOSED and reviewer is None:
                 p.status = Status.REPLIED.value  # nobody of the reviewer's tier: it cannot close
             p.policies = self.policies(lvl, p.category, p.channel, p.foreign)
             p.open_rows = self._open_rows(p)

@@ -117,6 +117,15 @@ def test_generate_300_complaints_consistent_numbers_deadlines_due_fraction_and_r
     assert Complaint.objects.filter(number=fresh.number).count() == 1
 
 
+@pytest.mark.django_db
+def test_generate_a_handful_of_open_complaints():
+    # Every route a complaint needs is looked up before writing (the writer may be a forked
+    # worker that must not query), also those only open complaints need.
+    summary = generate(Options(complaints=5, open_fraction=1.0, due_fraction=0.5, seed=2, quiet=True))
+    assert Complaint.objects.count() == summary.complaints == 5
+    assert summary.due_rows == round(0.5 * summary.open_rows)
+
+
 # --- the generator writes what the actions write -------------------------------------------------
 
 
