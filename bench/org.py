@@ -72,7 +72,7 @@ def _existing(codes_from: str | None = None) -> Org | None:
         stores = [u for u in units.order_by("path") if u.pk not in parents and u.parent_id]
     if not stores:
         return None
-    staff = [u for u in User.objects.filter(is_active=True, tier=1).prefetch_related("units").order_by("id")
+    staff = [u for u in User.objects.staff().filter(tier=1).prefetch_related("units").order_by("id")
              if permissions.can_register(u)]
     clerks = [u for u in staff if u.role == Role.CLERK]
     handlers: dict[int, list[User]] = {}

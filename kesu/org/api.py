@@ -78,7 +78,7 @@ def units(request: HttpRequest):
 
 @router.get("/users", response=list[UserOut], summary="Users")
 def users(request: HttpRequest, unit: str | None = None, tier: int | None = None, role: str | None = None):
-    qs = User.objects.filter(is_active=True).prefetch_related("units").order_by("username")
+    qs = User.objects.staff().prefetch_related("units").order_by("username")
     if unit:
         qs = qs.filter(units__code=unit)
     if tier:

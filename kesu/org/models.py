@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -115,6 +115,12 @@ READ_ONLY_ROLES = frozenset({Role.AUDITOR})
 ORG_WIDE_ROLES = frozenset({Role.GM, Role.GM_OFFICE, Role.AUDITOR, Role.ADMIN})
 
 
+class StaffManager(UserManager):
+    def staff(self) -> models.QuerySet[User]:
+        """Active people: what pickers, lists and generated data choose from."""
+        return self.filter(is_active=True, is_system=False)
+
+
 class User(AbstractUser):
     """A member of staff. ``units`` are where they work; data scoping follows them (R-AX-1)."""
 
@@ -123,6 +129,11 @@ class User(AbstractUser):
     tier = models.PositiveSmallIntegerField(_("tier"), choices=Tier.choices, default=Tier.ONE)
     units = models.ManyToManyField(Unit, verbose_name=_("units"), blank=True, related_name="members")
     phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # An account the system acts as (the customer portal's recorder): it appears on timelines
+    # but never in pickers, user lists or routing; nobody logs in as it.
+    is_system = models.BooleanField(_("system account"), default=False)
+
+    objects = StaffManager()
 
     class Meta:
         verbose_name = _("user")
