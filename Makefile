@@ -26,12 +26,13 @@ test: $(STAMP) browser
 browser:
 	scripts/ensure-browser.sh
 
+# TESTS=path/to/test_x.py runs only those (default: everything / kesu/comms).
 test-postgres: $(STAMP)
-	scripts/with-postgres.sh $(BIN)/pytest
+	scripts/with-postgres.sh $(BIN)/pytest $(TESTS)
 
 # The notification and worker tests again with Huey on a throwaway Redis (KESU_REDIS_URL).
 test-redis: $(STAMP)
-	scripts/with-redis.sh $(BIN)/pytest kesu/comms
+	scripts/with-redis.sh $(BIN)/pytest $(or $(TESTS),kesu/comms)
 
 # Extract the translatable strings into kesu/locale/zh_Hans/LC_MESSAGES/django.po, then compile
 # django.mo (needs GNU gettext). Commit both files: a fresh machine runs without msgfmt.

@@ -14,49 +14,26 @@
 # Quiet unless something fails; then the relevant log goes to stderr.
 set -euo pipefail
 
-if [[ $# -eq 0 ]]; then
-    echo "usage: $0 CMD..." >&2
-    exit 2
-fi
+LIB_NAME=with-postgres
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PG_USER=kesu
 PG_DB=kesu
 
-tmp=""
 pg_ctl_bin=""
 run_pg=()  # prefix that runs a server-side command as the cluster's owner
 started=0
 
-log() { echo "with-postgres: $*" >&2; }
-
-dump() {  # dump FILE: show a log after a failure
-    if [[ -s "$1" ]]; then
-        sed 's/^/    /' "$1" >&2
-    fi
-}
-
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
+# shellcheck disable=SC2317  # called by lib_cleanup
+stop_server() {
     if [[ $started -eq 1 ]]; then
         # The data is thrown away, so an immediate shutdown is fine and fast.
         (cd "$tmp" && "${run_pg[@]}" "$pg_ctl_bin" -D "$tmp/data" -m immediate -w stop) \
             >/dev/null 2>&1 || log "warning: could not stop the cluster in $tmp"
         started=0
     fi
-    if [[ -n "$tmp" && -d "$tmp" ]]; then
-        rm -rf -- "$tmp"
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# When the caller is killed, our stderr is often a dead pipe (`... | tail`): bash's own
-# "Terminated" notice would then kill this script with SIGPIPE before it cleans up. Ignore
-# SIGPIPE here and give CMD the default back (see `run_cmd`).
-trap '' PIPE
 
 find_bindir() {  # the newest /usr/lib/postgresql/*/bin holding initdb, or nothing
     local candidate newest=""
@@ -68,28 +45,11 @@ find_bindir() {  # the newest /usr/lib/postgresql/*/bin holding initdb, or nothi
     fi
 }
 
-as_root() {
-    if [[ $EUID -eq 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        log "need root (or sudo) to run: $*"
-        return 1
-    fi
-}
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kesu-pg.XXXXXX")
+lib_start kesu-pg "$@"
 
 bindir=$(find_bindir)
 if [[ -z "$bindir" ]]; then
-    if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q \
-           && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-                  postgresql; } >"$tmp/apt.log" 2>&1; then
-        log "installing postgresql with apt failed:"
-        dump "$tmp/apt.log"
-        exit 1
-    fi
+    apt_install postgresql
     bindir=$(find_bindir)
     if [[ -z "$bindir" ]]; then
         log "postgresql is installed but no initdb under /usr/lib/postgresql/*/bin"
@@ -122,10 +82,6 @@ if ! (cd "$tmp" && "${run_pg[@]}" "$bindir/initdb" -D "$tmp/data" -E UTF8 --loca
     exit 1
 fi
 "${run_pg[@]}" mkdir "$tmp/sock"
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # Another process may take the port between asking and listening: try a few times.
 for _ in 1 2 3; do
@@ -161,20 +117,12 @@ fi
 
 export KESU_DATABASE_URL="postgres://$PG_USER:$password@127.0.0.1:$port/$PG_DB"
 
-run_cmd() {
-    if env --default-signal=PIPE true 2>/dev/null; then
-        env --default-signal=PIPE "$@"
-    else
-        "$@"
+# shellcheck disable=SC2317  # called by lib_run
+after_run() {  # after_run RC: on failure, what the server logged
+    if [[ $1 -ne 0 && -s "$tmp/server.log" ]] && grep -qE 'FATAL|PANIC' "$tmp/server.log"; then
+        log "the server logged errors:"
+        grep -E 'FATAL|PANIC' "$tmp/server.log" | tail -n 20 | sed 's/^/    /' >&2
     fi
 }
 
-set +e
-run_cmd "$@"
-rc=$?
-set -e
-if [[ $rc -ne 0 && -s "$tmp/server.log" ]] && grep -qE 'FATAL|PANIC' "$tmp/server.log"; then
-    log "the server logged errors:"
-    grep -E 'FATAL|PANIC' "$tmp/server.log" | tail -n 20 | sed 's/^/    /' >&2
-fi
-exit "$rc"
+lib_run "$@"

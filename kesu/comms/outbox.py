@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from functools import partial
@@ -25,8 +28,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import connections, router, transaction
 from django.db import models as djm
-from django.db import transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from kesu.complaints.models import Complaint
@@ -47,6 +52,29 @@ log = logging.getLogger(__name__)
 
 _MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 _EMAIL_LIKE = re.compile(r"[^\s@<>()（）:：,，;；]+@[^\s@<>()（）:：,，;；]+\.[A-Za-z]{2,}")
+
+
+# The active robots while a ``robots_memoized()`` block runs (a sweep pass); None outside one.
+_robots: ContextVar[list[WebhookEndpoint] | None] = ContextVar("outbox_robots", default=None)
+
+
+@contextmanager
+def robots_memoized() -> Iterator[None]:
+    """Read the active webhook robots once for the block rather than once per notification
+    (a sweep pass writes thousands). A robot an administrator adds during the pass is posted to
+    from the next pass on."""
+    token = _robots.set(list(WebhookEndpoint.objects.filter(active=True).order_by("id")))
+    try:
+        yield
+    finally:
+        _robots.reset(token)
+
+
+def _active_robots() -> list[WebhookEndpoint]:
+    robots = _robots.get()
+    if robots is None:
+        return list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
+    return robots
 
 
 def mobile_of(phone: str) -> str:
@@ -200,7 +228,7 @@ def to_staff(
         row.user = user
         rows.append(row)
     if webhooks:
-        for endpoint in WebhookEndpoint.objects.filter(active=True).order_by("id"):
+        for endpoint in _active_robots():
             if endpoint.receives(kind):
                 row = _row(
                     complaint,
@@ -251,16 +279,53 @@ def _write(rows: list[Notification]) -> list[Notification]:
     """
     if not rows:
         return []
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    stored = list(
-        Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).order_by("id")
-    )
+    inserted = _insert_new(rows)
+    if inserted is None:
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+        stored = list(
+            Notification.objects.filter(dedupe_key__in=[r.dedupe_key for r in rows]).order_by("id")
+        )
+    else:
+        # Only keys that were there already (a repeated call) are read back.
+        new_keys = {r.dedupe_key for r in inserted}
+        old_keys = [r.dedupe_key for r in rows if r.dedupe_key not in new_keys]
+        stored = inserted
+        if old_keys:
+            stored += list(Notification.objects.filter(dedupe_key__in=old_keys))
+        stored.sort(key=lambda n: n.pk)
     for row in stored:
         if row.status == State.PENDING:
             # robust: the change has committed; a broker that is down must not turn it into an
             # error for the user. The periodic deliver_outbox task catches the row up.
             transaction.on_commit(partial(enqueue, row.pk), robust=True)
     return stored
+
+
+def _insert_new(rows: list[Notification]) -> list[Notification] | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, dedupe_key: the rows actually inserted,
+    with their ids, without reading them back. None where the database cannot return rows from
+    such an insert (SQLite before 3.35); the caller then reads back every key."""
+    using = router.db_for_write(Notification)
+    connection = connections[using]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return None
+    meta = Notification._meta
+    query = InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
+    query.insert_values([f for f in meta.concrete_fields if f is not meta.auto_field], rows)
+    compiler = query.get_compiler(using=using)
+    compiler.returning_fields = [meta.pk, meta.get_field("dedupe_key")]
+    by_key = {row.dedupe_key: row for row in rows}
+    inserted = []
+    with connection.cursor() as cursor:
+        for sql, params in compiler.as_sql():
+            cursor.execute(sql, params)
+            for pk, key in cursor.fetchall():
+                row = by_key[key]
+                row.pk = pk
+                row._state.adding = False
+                row._state.db = using
+                inserted.append(row)
+    return inserted
 
 
 def enqueue(notification_id: int) -> None:

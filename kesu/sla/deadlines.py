@@ -7,6 +7,9 @@ from its level, state, transfers and contacts, and brings the stored rows in lin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,13 +45,36 @@ def due_after(policy: Policy, start: datetime, calendar: BusinessCalendar, fract
     return calendar.add(start, length) if policy.working else start + length
 
 
+# The active policies while a ``policies_memoized()`` block runs (a sweep pass); None outside.
+_policies: ContextVar[list[Policy] | None] = ContextVar("active_policies", default=None)
+
+
+@contextmanager
+def policies_memoized() -> Iterator[None]:
+    """Read the active policies once for the block (a sweep pass escalates and reschedules
+    many complaints). A policy edited during the pass applies from the next change on."""
+    # In the model's order, as the unmemoized query: it breaks ties between equal policies.
+    token = _policies.set(list(Policy.objects.filter(active=True)))
+    try:
+        yield
+    finally:
+        _policies.reset(token)
+
+
+def _active_policies(level: int) -> list[Policy]:
+    memo = _policies.get()
+    if memo is None:
+        return list(Policy.objects.filter(active=True, min_level__lte=level, max_level__gte=level))
+    return [p for p in memo if p.min_level <= level <= p.max_level]
+
+
 def applicable(complaint: Complaint) -> dict[str, Policy]:
     """The policy of each kind that applies to the complaint: the most specific match
     (category, then channel, then market), then the shortest."""
     market = Market.FOREIGN if complaint.foreign else Market.DOMESTIC
     category_ids = {complaint.category_id, complaint.category.parent_id} - {None}
     best: dict[str, tuple[tuple[int, float], Policy]] = {}
-    for p in Policy.objects.filter(active=True, min_level__lte=complaint.level, max_level__gte=complaint.level):
+    for p in _active_policies(complaint.level):
         if p.category_id and p.category_id not in category_ids:
             continue
         if p.channel and p.channel != complaint.channel:
@@ -71,8 +97,10 @@ class Want:
     met_at: datetime | None = None
 
 
-def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime) -> list[Want]:
-    """The rows the complaint should have now, each with when (if) it was met."""
+def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime, *,
+            starts: dict[tuple[str, str], datetime], raised_at: datetime | None) -> list[Want]:
+    """The rows the complaint should have now, each with when (if) it was met. ``starts`` are
+    the stored rows' starts; ``raised_at`` is when the level was raised, if it was just now."""
     wants: list[Want] = []
     received = complaint.received_at
     contacts = list(
@@ -87,7 +115,11 @@ def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime) ->
 
     want(K.FIRST_CONTACT, received, complaint.accepted_at)
     later_contacts = [at for k, at in contacts if k != Event.ACCEPTED]
-    want(K.CONTACT_AGAIN, received, later_contacts[0] if later_contacts else None)
+    # R-SLA-3's "contact again" is owed from the moment the complaint is at level 2 or 3: from
+    # receipt for one registered there, from the raise for one escalated there (see schedule);
+    # a contact before that moment does not meet it.
+    again = starts.get((K.CONTACT_AGAIN, ""), max(received, raised_at) if raised_at else received)
+    want(K.CONTACT_AGAIN, again, next((at for at in later_contacts if at >= again), None))
     want(K.RESOLUTION, received, replied)
     want(K.REPLY, received, replied)
     want(K.CLOSE, received, complaint.closed_at if complaint.status == Status.CLOSED else None)
@@ -101,19 +133,31 @@ def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime) ->
     return wants
 
 
-def schedule(complaint: Complaint, *, now: datetime) -> None:
-    """Bring the complaint's rows in line with its level, state, transfers and contacts."""
+def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> None:
+    """Bring the complaint's rows in line with its level, state, transfers and contacts.
+
+    ``raised``: the level has just been raised (escalation, R-WF-5). A limit the new level owes
+    and the old one did not (level 2's "contact again") then counts from now, not from receipt:
+    otherwise a complaint escalated for a missed limit would owe the new handler something
+    already overdue, breached by the next sweep before anyone could act. Limits both levels owe
+    keep their start and take the new length, unless already missed (see ``_update``).
+    """
     calendar = BusinessCalendar.load()
     rows = {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
     finished = complaint.status in (Status.MERGED, Status.INVALID)
     closed = complaint.status == Status.CLOSED
     seen: set[tuple[str, str]] = set()
+    starts = {key: row.started_at for key, row in rows.items()}
+    raised_at = now if raised else None
 
-    for w in [] if finished else _wanted(complaint, applicable(complaint), now):
+    for w in [] if finished else _wanted(complaint, applicable(complaint), now, starts=starts,
+                                         raised_at=raised_at):
         key = (w.kind, w.ref)
         seen.add(key)
         row = rows.get(key)
         if row is None:
+            if raised_at is not None and w.start < raised_at:
+                w.start = raised_at
             Deadline.objects.create(
                 complaint=complaint, kind=w.kind, ref=w.ref, policy=w.policy, working=w.policy.working,
                 started_at=w.start, due_at=due_after(w.policy, w.start, calendar),

@@ -62,15 +62,17 @@ class Deadline(models.Model):
             models.Index(fields=["due_at"], name="deadline_open_due",
                          condition=Q(met_at=None, cancelled_at=None)),
             # The sweep's breach step: open rows not yet recorded as breached. Rows leave this
-            # index once claimed, so a pass costs what is newly due, not what stays overdue.
+            # index once claimed, so a pass costs what is newly due, not what stays overdue;
+            # and while paused (on hold, R-SLA-10), so overdue held rows are not read and
+            # filtered out again on every pass.
             models.Index(fields=["due_at"], name="deadline_breach_due",
-                         condition=Q(met_at=None, cancelled_at=None, breached_at=None)),
+                         condition=Q(met_at=None, cancelled_at=None, paused_at=None, breached_at=None)),
             # The sweep's 75 % warning step.
             models.Index(fields=["warn_at"], name="deadline_warn_due",
-                         condition=Q(met_at=None, cancelled_at=None, warned_at=None)),
+                         condition=Q(met_at=None, cancelled_at=None, paused_at=None, warned_at=None)),
             # The sweep's escalation step, 4 working hours after a breach.
             models.Index(fields=["escalate_at"], name="deadline_escalate_due",
-                         condition=Q(met_at=None, cancelled_at=None, escalated_at=None)),
+                         condition=Q(met_at=None, cancelled_at=None, paused_at=None, escalated_at=None)),
         ]
 
     @property

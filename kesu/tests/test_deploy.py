@@ -1,0 +1,180 @@
+"""The production profile (issue 6, docs/deploy.md): gunicorn with deploy/gunicorn.conf.py,
+/healthz as a load balancer sees it, attachments on an S3-compatible store (a real moto S3
+server over HTTP), and read-replica routing of list queries."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+from django.db.utils import load_backend
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from kesu import replica
+from kesu import settings as kesu_settings
+from kesu.complaints.models import Attachment
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+# --- /healthz ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_healthz_answers_a_load_balancer_probing_by_address_over_http(settings):
+    settings.SECURE_SSL_REDIRECT = True  # production behind TLS: everything else redirects
+    response = Client().get("/healthz", HTTP_HOST="10.0.3.7:8000")
+    assert response.status_code == 200 and response.json()["status"] == "ok"
+    assert Client().head("/healthz", HTTP_HOST="10.0.3.7").status_code == 200
+    # Every other path still checks the host.
+    assert Client().get("/login/", HTTP_HOST="10.0.3.7").status_code == 400
+
+
+def test_gunicorn_serves_with_the_deploy_config(tmp_path):
+    """deploy/gunicorn.conf.py loads, preloads the app, serves /healthz and writes the access
+    log with the time taken."""
+    port = free_port()
+    env = {**os.environ, "KESU_DATA_DIR": str(tmp_path), "KESU_WEB_BIND": f"127.0.0.1:{port}",
+           "KESU_WEB_WORKERS": "1", "KESU_DATABASE_URL": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py")],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "192.0.2.1"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert "Booting worker" in output
+    access = [line for line in output.splitlines() if '"GET /healthz HTTP/1.1" 200' in line]
+    assert access and access[-1].split()[-2].endswith("us"), output
+
+
+# --- S3-compatible attachment storage -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    """A real S3-compatible HTTP server (moto's), with a bucket."""
+    boto3 = pytest.importorskip("boto3")
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/moto-api/")
+        client = boto3.client("s3", endpoint_url=url, region_name="cn-north-1",
+                              aws_access_key_id="kesu", aws_secret_access_key="kesu-secret")
+        client.create_bucket(Bucket="kesu-attachments",
+                             CreateBucketConfiguration={"LocationConstraint": "cn-north-1"})
+        yield url, client
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_attachments_go_to_the_s3_bucket_and_come_back_through_the_api(s3_server, settings, api, register):
+    url, client = s3_server
+    storage = kesu_settings.s3_storage({
+        "KESU_S3_BUCKET": "kesu-attachments", "KESU_S3_ENDPOINT_URL": url, "KESU_S3_REGION": "cn-north-1",
+        "KESU_S3_ACCESS_KEY_ID": "kesu", "KESU_S3_SECRET_ACCESS_KEY": "kesu-secret",
+        "KESU_S3_ADDRESSING_STYLE": "path",
+    })
+    assert storage is not None
+    settings.STORAGES = {**settings.STORAGES, "default": storage}  # resets default_storage
+    complaint = register()
+    response = api("clerk").upload(f"/complaints/{complaint.number}/attachments",
+                                   {"file": SimpleUploadedFile("发票.png", PNG, content_type="image/png")})
+    assert response.status_code == 201, response.content
+    row = Attachment.objects.get(complaint=complaint)
+    assert default_storage.__class__.__name__ == "S3Storage"
+    # The object is in the bucket under the prefix, private, with the bytes uploaded.
+    key = f"attachments/{row.file.name}"
+    assert client.get_object(Bucket="kesu-attachments", Key=key)["Body"].read() == PNG
+    acl = client.get_object_acl(Bucket="kesu-attachments", Key=key)
+    assert all(g["Grantee"].get("URI", "").endswith("AllUsers") is False for g in acl["Grants"])
+    # And it is read back through the permission-checked download endpoint.
+    download = api("clerk").get(f"/complaints/{complaint.number}/attachments/{row.pk}")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == PNG
+
+
+def test_s3_storage_is_off_without_a_bucket():
+    assert kesu_settings.s3_storage({}) is None
+    assert kesu_settings.s3_storage({"KESU_S3_ENDPOINT_URL": "http://minio:9000"}) is None
+
+
+# --- read replica ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def replica_alias(settings):
+    """A 'replica' alias: a second connection to the test database (as a streaming replica
+    is another server with the same data)."""
+    conf = {**connections["default"].settings_dict, "TEST": {"MIRROR": "default"}}
+    settings.DATABASES = {**settings.DATABASES, replica.REPLICA: conf}
+    connection = load_backend(conf["ENGINE"]).DatabaseWrapper(conf, alias=replica.REPLICA)
+    connections[replica.REPLICA] = connection
+    try:
+        yield connection
+    finally:
+        connection.close()
+        del connections[replica.REPLICA]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_list_queries_marked_for_it_read_from_the_replica_and_writes_never_do(replica_alias, api, register, org):
+    complaint = register()
+    default = connections["default"]
+    with CaptureQueriesContext(replica_alias) as on_replica, CaptureQueriesContext(default) as on_default:
+        response = api("clerk").get("/complaints")
+    assert response.status_code == 200
+    assert [c["number"] for c in response.json()["items"]] == [complaint.number]
+    assert any("complaints_complaint" in q["sql"] for q in on_replica.captured_queries)
+    assert not any('FROM "complaints_complaint"' in q["sql"] for q in on_default.captured_queries)
+    # A complaint page is read from the primary: the user may have just changed it.
+    with CaptureQueriesContext(replica_alias) as on_replica:
+        assert api("clerk").get(f"/complaints/{complaint.number}").status_code == 200
+    assert not on_replica.captured_queries
+    # An object read from the replica is saved to the primary.
+    with replica.reads():
+        unit = type(org["beijing"]).objects.get(pk=org["beijing"].pk)
+    assert unit._state.db == replica.REPLICA
+    unit.name = "北京旗舰店"
+    with CaptureQueriesContext(replica_alias) as on_replica:
+        unit.save(update_fields=["name"])
+    assert not on_replica.captured_queries
+    assert type(unit).objects.get(pk=unit.pk).name == "北京旗舰店"
+    health = Client().get("/healthz").json()
+    assert health["replica"] == "ok"
