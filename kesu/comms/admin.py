@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import outbox
 from .delivery import masked_recipient
-from .models import ForbiddenPhrase, STAFF_KINDS, Kind, Notification, WebhookEndpoint
+from .models import STAFF_KINDS, ForbiddenPhrase, Kind, Notification, Script, WebhookEndpoint
 
 STAFF_KIND_CHOICES = [(k.value, k.label) for k in Kind if k in STAFF_KINDS]
 
@@ -133,3 +133,14 @@ class ForbiddenPhraseAdmin(admin.ModelAdmin):
     list_display = ["phrase", "advice", "active"]
     list_filter = ["active"]
     search_fields = ["phrase", "advice"]
+
+
+@admin.register(Script)
+class ScriptAdmin(admin.ModelAdmin):
+    """R-CM-1: the script library is configuration. Placeholders in braces ({customer_name},
+    {number}, {handler}, {expected_date} …) are filled from the complaint on the workbench."""
+
+    list_display = ["title", "situation", "order", "active"]
+    list_filter = ["situation", "active"]
+    list_editable = ["order", "active"]
+    search_fields = ["title", "text"]

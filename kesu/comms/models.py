@@ -200,3 +200,46 @@ class ForbiddenPhrase(models.Model):
 
     def __str__(self) -> str:
         return self.phrase
+
+
+class Situation(models.TextChoices):
+    """R-CM-1: when a script is said. The five answers are the seeds' 业务受理 ①–⑤; the
+    outbound ones their 致电 calls (催款, 宣导调查, 节点回复, 已完成业务回复)."""
+
+    GREETING = "greeting", _("Greeting")
+    CLARIFYING = "clarifying", _("Clarifying the problem")
+    SOLVE_NOW = "solve_now", _("Answer: solve it now")
+    REFER = "refer", _("Answer: refer, with a callback")
+    RECORD_CALLBACK = "record_callback", _("Answer: record it and call back")
+    CHECK_UNIT = "check_unit", _("Answer: check with another unit")
+    REPORT_UP = "report_up", _("Answer: report upward")
+    CLOSING = "closing", _("Closing")
+    PAYMENT_REMINDER = "payment_reminder", _("Outbound call: payment reminder")
+    SURVEY = "survey", _("Outbound call: survey")
+    PROGRESS = "progress", _("Outbound call: progress")
+    COMPLETION = "completion", _("Outbound call: completion")
+
+
+class Script(models.Model):
+    """R-CM-1: a standard script (话术). ``text`` may hold placeholders in braces —
+    ``{customer_name}``, ``{number}``, ``{handler}``, ``{unit}``, ``{responsible_unit}``,
+    ``{expected_date}``, ``{status}``, ``{summary}``, ``{company}`` — filled from the complaint
+    by ``scripts.render``; unknown ones are left as written."""
+
+    situation = models.CharField(_("situation"), max_length=30, choices=Situation.choices)
+    title = models.CharField(_("title"), max_length=100)
+    text = models.TextField(
+        _("text"),
+        help_text=_("Placeholders: {customer_name} {number} {handler} {unit} {responsible_unit} "
+                    "{expected_date} {status} {summary} {company}"),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("script")
+        verbose_name_plural = _("scripts")
+        ordering = ["situation", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.title

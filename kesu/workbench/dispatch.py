@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from kesu.complaints.models import ACTION_LABELS
 from kesu.complaints import actions, queries
 from kesu.complaints.models import Complaint
+from kesu.followups import actions as followups
+from kesu.followups import forms as followup_forms
 from kesu.lib.errors import Invalid, NotFound
 from kesu.org.models import Unit, User
 
@@ -28,6 +30,20 @@ class Step:
     label: Any  # lazy translation
     form: type[djforms.Form]
     call: Call
+    # Narrows ``present.actions_for`` where the workflow table cannot see enough: "answer" is
+    # allowed in every handling state, but only shown with an open transfer the user may answer.
+    shown: Callable[[Complaint, User], bool] | None = None
+    multipart: bool = False
+
+
+def build(name: str, step: Step, complaint: Complaint, user: User, data: Any = None, files: Any = None) -> djforms.Form:
+    """The step's form, bound to ``data`` when given; context forms get the complaint and user."""
+    kwargs: dict[str, Any] = {"prefix": name}
+    if issubclass(step.form, forms.ContextForm):
+        kwargs.update(complaint=complaint, user=user)
+    if data is None:
+        return step.form(**kwargs)
+    return step.form(data, files, **kwargs)
 
 
 def _unit(code: str) -> Unit:
@@ -43,6 +59,21 @@ def _merge(c: Complaint, u: User, d: dict[str, Any]) -> Any:
     except NotFound:
         raise Invalid(_("Complaint %(number)s was not found.") % {"number": d["into"]}, field="into") from None
     return actions.merge(c, by=u, into=into, reason=d["reason"])
+
+
+def _staff(username: str) -> User | None:
+    if not username:
+        return None
+    user = User.objects.staff().filter(username=username).first()
+    if user is None:
+        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
+    return user
+
+
+def _attach(c: Complaint, u: User, d: dict[str, Any]) -> Any:
+    from kesu.complaints.attachments import attach
+
+    return attach(c, by=u, upload=d["file"])
 
 
 STEPS: dict[str, Step] = {
@@ -65,7 +96,8 @@ STEPS: dict[str, Step] = {
     "start_follow_up": Step(ACTION_LABELS["start_follow_up"], forms.NoteForm,
                             lambda c, u, d: actions.start_follow_up(c, by=u, note=d["note"])),
     "review": Step(ACTION_LABELS["review"], forms.NoteForm, lambda c, u, d: actions.review(c, by=u, note=d["note"])),
-    "close": Step(ACTION_LABELS["close"], forms.ReasonForm, lambda c, u, d: actions.close(c, by=u, reason=d["reason"])),
+    "close": Step(ACTION_LABELS["close"], followup_forms.CloseForm,  # R-IV-6 checklist above the reason
+                  lambda c, u, d: actions.close(c, by=u, reason=d["reason"])),
     "reopen": Step(ACTION_LABELS["reopen"], forms.ReasonForm, lambda c, u, d: actions.reopen(c, by=u, reason=d["reason"])),
     "hold": Step(ACTION_LABELS["hold"], forms.ReasonForm, lambda c, u, d: actions.hold(c, by=u, reason=d["reason"])),
     "resume": Step(ACTION_LABELS["resume"], forms.NoteForm, lambda c, u, d: actions.resume(c, by=u, note=d["note"])),
@@ -79,14 +111,29 @@ STEPS: dict[str, Step] = {
                      lambda c, u, d: actions.classify(c, by=u, category=d["category"] or None, level=d["level"],
                                                       reason=d["reason"])),
     "transfer": Step(ACTION_LABELS["transfer"], forms.TransferForm,
-                     lambda c, u, d: actions.transfer(c, by=u, to_unit=_unit(d["to_unit"]), reason=d["reason"])),
+                     lambda c, u, d: actions.transfer(c, by=u, to_unit=_unit(d["to_unit"]), to_user=_staff(d["to_user"]),
+                                                      new_handler=d["new_handler"], reason=d["reason"])),
+    "answer": Step(_("Answer: cause and countermeasure"), forms.AnswerForm,
+                   lambda c, u, d: actions.answer(c, by=u, transfer_id=d["transfer"], cause=d["cause"],
+                                                  countermeasure=d["countermeasure"]),
+                   shown=lambda c, u: bool(forms.answerable_transfers(c, u))),
+    "edit": Step(_("Correct the details"), forms.EditForm,
+                 lambda c, u, d: actions.edit(c, by=u, changes=d["changes"])),
+    "attach": Step(_("Attach a file"), forms.AttachForm, _attach, multipart=True),
     "note": Step(ACTION_LABELS["note"], forms.TextForm, lambda c, u, d: actions.note(c, by=u, text=d["text"])),
     "message": Step(ACTION_LABELS["message"], forms.MessageForm,
                     lambda c, u, d: actions.message(c, by=u, text=d["text"], override_reason=d["override_reason"])),
-    "promise": Step(ACTION_LABELS["promise"], forms.NoteForm,
-                    lambda c, u, d: actions.promise_reply(c, by=u, note=d["note"])),
+    "promise": Step(_("Promise a reply time"), forms.PromiseForm,
+                    lambda c, u, d: actions.promise_reply(c, by=u, due_at=d["due_at"], note=d["note"])),
     "report_platform_result": Step(ACTION_LABELS["report_platform_result"], forms.PlatformResultForm,
                                    lambda c, u, d: actions.report_platform_result(c, by=u, result=d["result"])),
     "merge": Step(ACTION_LABELS["merge"], forms.MergeForm, _merge),
+    # SPEC section 9 (kesu.followups): the follow-up visit, the survey link, no visit needed.
+    "record_follow_up": Step(ACTION_LABELS["record_follow_up"], followup_forms.FollowUpVisitForm,
+                             lambda c, u, d: followups.record_visit(c, by=u, method=d["method"],
+                                                                    satisfaction=d["satisfaction"], notes=d["notes"])),
+    "send_survey": Step(ACTION_LABELS["send_survey"], followup_forms.SurveyForm,
+                        lambda c, u, d: followups.send_survey(c, by=u)),
+    "waive_follow_up": Step(ACTION_LABELS["waive_follow_up"], followup_forms.WaiveForm,
+                            lambda c, u, d: followups.waive_follow_up(c, by=u, reason=d["reason"], note=d["note"])),
 }
-# Not on the pages yet (API only): "edit", "attach", "answer".

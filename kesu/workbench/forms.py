@@ -3,15 +3,27 @@ the actions' (they raise Invalid with the field's name, which the views put on t
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kesu.complaints.models import Category, Channel, Level, Status
-from kesu.org.models import Unit
+from kesu.complaints import permissions
+from kesu.complaints.actions import EDITABLE
+from kesu.complaints.models import (
+    Category,
+    Channel,
+    ComplainantType,
+    Complaint,
+    Demand,
+    Level,
+    Status,
+)
+from kesu.org.models import Unit, User
 
 
 def _categories() -> list[tuple[str, str]]:
@@ -78,6 +90,36 @@ class RegisterForm(forms.Form):
 # --- one small form per workflow action -----------------------------------------------------
 
 
+class ContextForm(forms.Form):
+    """A step form whose choices or initial values depend on the complaint and the user (the
+    open transfers one may answer, the details being edited). ``dispatch.build`` passes them."""
+
+    def __init__(self, *args: Any, complaint: Complaint, user: User, **kwargs: Any) -> None:
+        self.complaint, self.user = complaint, user
+        super().__init__(*args, **kwargs)
+
+
+class CustomerTextForm(forms.Form):
+    """R-CM-2 as the handler types: each text box named in ``customer_fields`` goes to the
+    customer, so it posts itself (htmx, 400 ms after typing stops) to the phrase check, whose
+    answer lands in ``#hits-<field>`` next to it. Sending is checked again by the action."""
+
+    customer_fields: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.customer_fields:
+            html_name = self.add_prefix(name)
+            self.fields[name].widget.attrs.update({
+                "hx-post": reverse("workbench:phrase_check"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": f"#hits-{html_name}",
+                "hx-vals": json.dumps({"field": html_name}),
+                "aria-describedby": f"hits-{html_name}",
+                "data-customer-text": "1",
+            })
+
+
 class NoteForm(forms.Form):
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -95,11 +137,14 @@ class TextForm(forms.Form):
     text = forms.CharField(label=_("Text"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class MessageForm(TextForm):
+class MessageForm(CustomerTextForm):
+    customer_fields = ("text",)
+    text = forms.CharField(label=_("Message to the customer"), widget=forms.Textarea(attrs={"rows": 3}))
     override_reason = _override_field()
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(CustomerTextForm):
+    customer_fields = ("message",)
     message = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 3}))
     override_reason = _override_field()
 
@@ -119,7 +164,8 @@ class JudgeForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class InvalidForm(forms.Form):
+class InvalidForm(CustomerTextForm):
+    customer_fields = ("reply",)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
     reply = forms.CharField(label=_("Reply to the customer"), widget=forms.Textarea(attrs={"rows": 2}))
     override_reason = _override_field()
@@ -141,13 +187,114 @@ class ClassifyForm(forms.Form):
         self.fields["category"].choices = _categories()
 
 
+def _staff() -> list[tuple[str, str]]:
+    """People a complaint can be handed to, with their units so that namesakes differ."""
+    rows = User.objects.staff().exclude(role__in=["auditor", "admin"]).prefetch_related("units")
+    return [("", "—")] + [
+        (u.username, f"{u.name}（{'、'.join(x.name for x in u.units.all()) or u.username}）")
+        for u in rows.order_by("username")[:1000]
+    ]
+
+
 class TransferForm(forms.Form):
+    """R-RT-4 / R-IN-5: to a responsible unit for cause and countermeasure, or — with “becomes
+    the handler” — a hand-over of the complaint to a person of that unit."""
+
     to_unit = forms.ChoiceField(label=_("Responsible unit"))
+    to_user = forms.ChoiceField(label=_("Person (optional)"), required=False)
+    new_handler = forms.BooleanField(label=_("This person becomes the handler"), required=False)
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["to_unit"].choices = _units()
+        self.fields["to_user"].choices = _staff()
+
+
+class AnswerForm(ContextForm):
+    """R-RT-4: the responsible unit's cause and countermeasure, on a transfer it may answer."""
+
+    transfer = forms.TypedChoiceField(label=_("Transfer"), coerce=int)
+    cause = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
+    countermeasure = forms.CharField(label=_("Countermeasure"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["transfer"].choices = [
+            (t.pk, f"{t.to_unit.name} · {timezone.localtime(t.at):%m-%d %H:%M} · {t.reason[:30]}")
+            for t in answerable_transfers(self.complaint, self.user)
+        ]
+
+
+def answerable_transfers(complaint: Complaint, user: User) -> list[Any]:
+    """Open transfers the user may answer (``permissions.can_answer`` decides, per transfer). A
+    hand-over to a new handler (R-IN-5) asks for no cause and countermeasure."""
+    rows = complaint.transfers.filter(answered_at=None, new_handler=False).select_related("to_unit")
+    return [t for t in rows if permissions.can_answer(user, complaint, {t.to_unit_id})]
+
+
+class AttachForm(forms.Form):
+    file = forms.FileField(label=_("File (photo, document or recording)"))
+
+
+class PromiseForm(forms.Form):
+    """R-SLA-8: empty time = the policy's default (24 h)."""
+
+    due_at = forms.DateTimeField(label=_("Reply by (empty: within 24 h)"), required=False,
+                                 input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"},
+                                                            format="%Y-%m-%dT%H:%M"))
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class EditForm(ContextForm):
+    """Correct the details (R-IN-3): prefilled with the current values; only what the user
+    changed is sent to ``actions.edit`` (as ``changes``), so an untouched field never
+    overwrites a colleague's correction. The contact fields (address, other contact) are left
+    out: they are masked on the page, and prefilling them would show them unlogged (R-AX-2)."""
+
+    customer_name = forms.CharField(label=_("Customer name"), required=False, max_length=100)
+    summary = forms.CharField(label=_("Summary"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    product = forms.CharField(label=_("Product or model"), required=False, max_length=200)
+    lot_number = forms.CharField(label=_("Lot number"), required=False, max_length=100)
+    order_number = forms.CharField(label=_("Order number"), required=False, max_length=100)
+    quantity = forms.IntegerField(label=_("Quantity"), required=False, min_value=0)
+    defective_quantity = forms.IntegerField(label=_("Defective quantity"), required=False, min_value=0)
+    delivery_date = forms.DateField(label=_("Delivery date"), required=False,
+                                    widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    store = forms.CharField(label=_("Store or branch"), required=False, max_length=100)
+    region = forms.CharField(label=_("Region"), required=False, max_length=100)
+    purchase_amount = forms.DecimalField(label=_("Purchase amount"), required=False, max_digits=12,
+                                         decimal_places=2, min_value=0)
+    demand = forms.ChoiceField(label=_("Customer's demand"), required=False, choices=[("", "—"), *Demand.choices])
+    demand_detail = forms.CharField(label=_("Demand details"), required=False, max_length=500)
+    complainant_type = forms.ChoiceField(label=_("Complainant type"), choices=ComplainantType.choices)
+    foreign = forms.BooleanField(label=_("Foreign customer"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.fields:
+            self.fields[name].initial = getattr(self.complaint, name)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        changes = {}
+        for name in self.fields:
+            if name not in data:
+                continue
+            value, current = data[name], getattr(self.complaint, name)
+            if value in (None, "") and current in (None, ""):
+                continue
+            if value != current:
+                changes[name] = value
+        if not changes and not self.errors:
+            raise forms.ValidationError(_("Nothing was changed."), code="unchanged")
+        data["changes"] = changes
+        return data
+
+
+assert set(EditForm.base_fields) <= set(EDITABLE), "EditForm offers a field actions.edit refuses"
 
 
 class PlatformResultForm(forms.Form):

@@ -21,6 +21,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("register/suggest/", views.register_suggest, name="register_suggest"),
     path("register/history/", views.register_history, name="register_history"),
+    path("phrases/check/", views.phrase_check, name="phrase_check"),
     path("c/<str:number>/", views.complaint_page, name="complaint"),
     path("c/<str:number>/act/<slug:action>/", views.act, name="act"),
     path("c/<str:number>/contact/", views.reveal_contact, name="reveal_contact"),

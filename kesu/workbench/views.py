@@ -17,15 +17,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kesu.comms import phrases, scripts
 from kesu.complaints import actions, present, queries
 from kesu.complaints.classification import suggest as suggest_classification
-from kesu.complaints.models import Complaint
+from kesu.complaints.models import Complaint, allowed_actions
 from kesu.lib.errors import DomainError, Forbidden, Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.org.models import User
 
-from . import queues
-from .dispatch import STEPS
+from . import conflict, queues
+from .dispatch import STEPS, Step, build
 from .forms import QueueFilterForm, RegisterForm
 
 PAGE_SIZE = 50
@@ -176,6 +177,33 @@ def register_history(request: HttpRequest) -> HttpResponse:
 # --- the complaint page -----------------------------------------------------------------------
 
 
+# Steps whose free text is said or written to the customer get the script library beside
+# that box (R-CM-1): the form's customer-facing field, or the note of a step taken during a call.
+SCRIPT_BOX = {"accept": "note", "promise": "note", "start_follow_up": "note", "record_follow_up": "notes"}
+MAX_CHECK = 5000  # characters checked as the handler types; the action checks the whole text
+# Actions that only append to the timeline (no field changes): like the API, they take no
+# version, so a colleague's change never makes a half-typed note or message stale.
+APPEND_ONLY = frozenset({"note", "message", "attach"})
+
+
+def _visible_steps(complaint: Complaint, user: User) -> list[tuple[str, Step]]:
+    """The workflow actions the user may take now: ``present.actions_for`` (the workflow table
+    and the permissions) narrowed by a step's own ``shown`` check; only those with a page form."""
+    out = []
+    for name in present.actions_for(user, complaint):
+        step = STEPS.get(name)
+        if step is None or (step.shown is not None and not step.shown(complaint, user)):
+            continue
+        out.append((name, step))
+    return out
+
+
+def _script_box(name: str, form: Any) -> str | None:
+    fields = getattr(form, "customer_fields", ())
+    box = fields[0] if fields else SCRIPT_BOX.get(name)
+    return box if box in form.fields else None
+
+
 def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime,
                        bound: tuple[str, Any] | None = None, seen_event: int | None = None) -> dict[str, Any]:
     """Everything complaint.html shows. ``bound`` is (action, form) to show again with the
@@ -186,16 +214,29 @@ def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime
     for d in detail["deadlines"]:
         d["remaining"] = d["due_at"] - now
     events = [present.event_row(e) for e in complaint.events.select_related("actor").order_by("id")]
+    values = None
     steps = []
-    for name in detail["allowed_actions"]:
-        step = STEPS.get(name)
-        if step is None:
-            continue
-        form = bound[1] if bound and bound[0] == name else step.form(prefix=name)
-        steps.append({"name": name, "label": step.label, "form": form, "open": bool(bound and bound[0] == name)})
+    for name, step in _visible_steps(complaint, user):
+        form = bound[1] if bound and bound[0] == name else build(name, step, complaint, user)
+        box = _script_box(name, form)
+        library = []
+        if box:
+            values = values if values is not None else scripts.context_for(complaint, user)
+            library = scripts.for_complaint(complaint, action=name, values=values)
+        steps.append({"name": name, "label": step.label, "form": form, "open": bool(bound and bound[0] == name),
+                      "multipart": step.multipart, "customer_fields": [form.add_prefix(f) for f in
+                                                                        getattr(form, "customer_fields", ())],
+                      "script_box": form.add_prefix(box) if box else "", "scripts": library})
+    if bound is not None and not any(s["name"] == bound[0] for s in steps):
+        # After a conflict the action may no longer be offered; the user's input is still shown.
+        name, form = bound
+        step = STEPS[name]
+        steps.insert(0, {"name": name, "label": step.label, "form": form, "open": True, "multipart": step.multipart,
+                         "customer_fields": [], "script_box": "", "scripts": []})
     changed = [e for e in events if seen_event is not None and e["id"] > seen_event]
     return {
         **_frame(request, now), "c": detail, "events": events, "steps": steps, "changed": changed,
+        "changed_fields": conflict.changed_fields(complaint, seen_event) if seen_event is not None else [],
         "last_event": events[-1]["id"] if events else 0,
         "customer": _history(user, complaint.contact_phone, now, exclude=complaint.pk) if complaint.contact_phone
         else {"history": [], "repeat": False},
@@ -209,36 +250,65 @@ def complaint_page(request: HttpRequest, number: str) -> HttpResponse:
     return render(request, "workbench/complaint.html", _complaint_context(request, complaint, timezone.now()))
 
 
+def _may_take(complaint: Complaint, user: User, action: str, step: Step) -> bool:
+    """False when the workflow would allow the action now but this user may not take it (a
+    403). An action the state does not allow is left to the action, which explains why."""
+    if action not in allowed_actions(complaint.status):
+        return True
+    return any(name == action for name, _step in _visible_steps(complaint, user))
+
+
 @login_required
 @require_POST
 def act(request: HttpRequest, number: str, action: str) -> HttpResponse:
     """One workflow action from its form: check the version the user saw (R-WF-4), call the
     action, and go back to the page. On a conflict or a refusal the page is shown again with
-    the user's input kept and the message next to the form."""
+    the user's input kept and the message next to the form; an action the user may not take
+    is a 403 and changes nothing."""
     user, now = _user(request), timezone.now()
     step = STEPS.get(action)
     if step is None:
         raise Http404(action)
     complaint = _access(request, number)
-    form = step.form(request.POST, prefix=action)
+    version = _int(request.POST.get("version"))
+    stale = version != complaint.version and action not in APPEND_ONLY
+    if not stale and not _may_take(complaint, user, action, step):
+        raise PermissionDenied(_("You are not allowed to do this to the complaint."))
+    form = build(action, step, complaint, user, request.POST, request.FILES)
     seen = _int(request.POST.get("seen_event"))
     conflict = False
-    if form.is_valid():
+    if stale:
+        conflict = True
+        form.is_valid()  # errors shown with the kept input, but nothing is called
+    elif form.is_valid():
         try:
-            if _int(request.POST.get("version")) != complaint.version:
-                raise actions.ConcurrentChange(_("Someone changed this complaint since you opened it."))
             step.call(complaint, user, form.cleaned_data)
         except actions.ConcurrentChange:
             conflict = True
             complaint = _access(request, number)
+        except Forbidden as exc:
+            raise PermissionDenied(str(exc.message)) from None
         except DomainError as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc.message))
         else:
             messages.success(request, _("Done: %(action)s.") % {"action": step.label})
             return redirect("workbench:complaint", number=number)
-    ctx = _complaint_context(request, complaint, now, bound=(action, form), seen_event=seen if conflict else None)
+    ctx = _complaint_context(request, complaint, now, bound=(action, form),
+                             seen_event=(seen or 0) if conflict else None)
     ctx["conflict"] = conflict
     return render(request, "workbench/complaint.html", ctx, status=409 if conflict else 422)
+
+
+@login_required
+@require_POST
+def phrase_check(request: HttpRequest) -> HttpResponse:
+    """R-CM-2 as the handler types (htmx): the forbidden phrases in the posted text box
+    (``field`` names it), shown next to it before anything is sent."""
+    field = request.POST.get("field", "")
+    text = request.POST.get(field, "") if field and field != "csrfmiddlewaretoken" else request.POST.get("text", "")
+    hits = phrases.check(text[:MAX_CHECK])
+    override = field.rsplit("-", 1)[0] + "-override_reason" if "-" in field else ""
+    return render(request, "workbench/partials/_phrase_hits.html", {"hits": hits, "override": override})
 
 
 def _int(value: str | None) -> int | None:
