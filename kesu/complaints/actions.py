@@ -567,7 +567,10 @@ def review(complaint: Complaint, *, by: User, note: str = "", now: datetime | No
 
 
 def close(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
-    """结案. Needs the reviewer's sign-off for the current level (R-RT-2)."""
+    """结案. Needs the reviewer's sign-off for the current level (R-RT-2) and, for a valid
+    complaint, the four no-lets-go (R-IV-6, ``kesu.followups.closure``)."""
+    from kesu.followups import closure
+
     now = now or timezone.now()
     reason = _need_text(reason, "reason", _("Closing reason"))
     _check(complaint, "close")
@@ -579,17 +582,25 @@ def close(complaint: Complaint, *, by: User, reason: str, now: datetime | None =
             % {"tier": complaint.reviewer_tier},
             field="reviewed_by", code="review_required",
         )
+    closure.ensure_closable(complaint, now=now)
     return _step(complaint, "close", Event.CLOSED, by=by, now=now,
                  allowed=permissions.can_handle(by, complaint), body=reason,
                  closing_reason=reason, closed_at=now)
 
 
 def reopen(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
-    """A new handling round; the history stays and the review must be given again."""
+    """A new handling round; the history stays and the review must be given again. Survey
+    links of the old round stop working (``kesu.followups.closure.on_reopen``)."""
+    from kesu.followups import closure
+
+    now = now or timezone.now()
     reason = _need_text(reason, "reason", _("Reason"))
-    return _step(complaint, "reopen", Event.REOPENED, by=by, now=now,
-                 allowed=permissions.can_handle(by, complaint), body=reason,
-                 closed_at=None, reviewed_at=None, reviewed_by=None, closing_reason="")
+    with transaction.atomic():
+        _step(complaint, "reopen", Event.REOPENED, by=by, now=now,
+              allowed=permissions.can_handle(by, complaint), body=reason,
+              closed_at=None, reviewed_at=None, reviewed_by=None, closing_reason="")
+        closure.on_reopen(complaint, now=now)
+    return complaint
 
 
 def hold(complaint: Complaint, *, by: User, reason: str, now: datetime | None = None) -> Complaint:
@@ -687,7 +698,7 @@ def classify(
         if "level" in before:
             _route(complaint, by=by, now=now, reason=_("Level routing after classification"))
         _flag_gm_copy(complaint, by=by, now=now)
-        deadlines.schedule(complaint, now=now)
+        deadlines.schedule(complaint, now=now, raised="level" in before)
     return complaint
 
 
@@ -705,7 +716,7 @@ def escalate(complaint: Complaint, *, by: User, reason: str, now: datetime | Non
                         before={"level": before["level"]}, after={"level": complaint.level})
         _route(complaint, by=by, now=now, reason=_("Level routing after escalation"))
         _flag_gm_copy(complaint, by=by, now=now)
-        deadlines.schedule(complaint, now=now)
+        deadlines.schedule(complaint, now=now, raised=True)
     return complaint
 
 
@@ -947,5 +958,5 @@ def escalate_for_breach(complaint: Complaint, *, deadline_kind: str, now: dateti
         _flag_gm_copy(complaint, by=None, now=now)
         if complaint.level == Level.THREE:
             notify.copy_gm(complaint, by=None, now=now, cause="breach")
-        deadlines.schedule(complaint, now=now)
+        deadlines.schedule(complaint, now=now, raised=True)
     return complaint

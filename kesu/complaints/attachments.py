@@ -59,34 +59,45 @@ ALLOWED = {
 }
 
 
-def attach(complaint: Complaint, *, by: User, upload: UploadedFile, now: datetime | None = None) -> Attachment:
-    now = now or timezone.now()
-    _check(complaint, "attach")
-    _require(permissions.can_note(by))
+def check_upload(
+    upload: UploadedFile, *, limit: int | None = None, kinds: frozenset[str] | None = None,
+    field: str = "file",
+) -> tuple[str, str, str, str]:
+    """Refuse a file by name, size or content before anything is written; return its (name,
+    extension, kind, MIME type). ``kinds`` narrows the accepted kinds (the portal: photos)."""
+    allowed = {e: v for e, v in ALLOWED.items() if kinds is None or v[0] in kinds}
     name = os.path.basename(upload.name or "").strip()
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in ALLOWED:
+    if ext not in allowed:
         raise Invalid(
             _("Files of type “.%(ext)s” are not accepted. Allowed: %(allowed)s.")
-            % {"ext": ext, "allowed": ", ".join(sorted(ALLOWED))},
-            field="file",
+            % {"ext": ext, "allowed": ", ".join(sorted(allowed))},
+            field=field,
         )
-    limit = settings.KESU_MAX_ATTACHMENT_BYTES
+    limit = settings.KESU_MAX_ATTACHMENT_BYTES if limit is None else limit
     if upload.size is None or upload.size > limit:
         raise Invalid(
             _("The file is larger than the limit of %(limit)s.") % {"limit": filesizeformat(limit)},
-            field="file",
+            field=field,
         )
     if upload.size == 0:
-        raise Invalid(_("The file is empty."), field="file")
-    kind, mime, looks_right = ALLOWED[ext]
+        raise Invalid(_("The file is empty."), field=field)
+    kind, mime, looks_right = allowed[ext]
     upload.seek(0)
     head = upload.read(64)
     upload.seek(0)
     if not looks_right(head):
         raise Invalid(
-            _("The file's content does not match its “.%(ext)s” name.") % {"ext": ext}, field="file"
+            _("The file's content does not match its “.%(ext)s” name.") % {"ext": ext}, field=field
         )
+    return name, ext, kind, mime
+
+
+def attach(complaint: Complaint, *, by: User, upload: UploadedFile, now: datetime | None = None) -> Attachment:
+    now = now or timezone.now()
+    _check(complaint, "attach")
+    _require(permissions.can_note(by))
+    name, ext, kind, mime = check_upload(upload)
     with transaction.atomic():
         row = Attachment(complaint=complaint, original_name=name[:255], content_type=mime, kind=kind,
                          size=upload.size, uploaded_by=by, uploaded_at=now)
@@ -99,3 +110,4 @@ def attach(complaint: Complaint, *, by: User, upload: UploadedFile, now: datetim
             row.file.delete(save=False)
             raise
     return row
+

@@ -134,6 +134,11 @@ TRANSITIONS: dict[str, Transition] = {
     "attach": Transition(OPEN | {S.INVALID}, None),
     "promise": Transition(OPEN - {S.ON_HOLD}, None),
     "report_platform_result": Transition(OPEN | {S.CLOSED}, None),
+    # SPEC section 9 (kesu.followups.actions): a visit or a survey link starts the follow-up;
+    # a visit answered 4–5 then reopens the complaint (R-FU-3).
+    "record_follow_up": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), S.FOLLOW_UP),
+    "send_survey": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), S.FOLLOW_UP),
+    "waive_follow_up": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), None),
 }
 
 
@@ -167,6 +172,9 @@ ACTION_LABELS = {
     "answer": _("Responsible unit answered"),
     "edit": _("Details edited"),
     "attach": _("Attachment added"),
+    "record_follow_up": _("Record a follow-up visit"),
+    "send_survey": _("Send a satisfaction survey link"),
+    "waive_follow_up": _("No follow-up needed"),
 }
 
 
@@ -477,6 +485,10 @@ class Event(models.TextChoices):
     NOTIFICATION_SENT = "notification_sent", _("Notification delivered")
     NOTIFICATION_FAILED = "notification_failed", _("Notification failed")
     PLATFORM_RESULT_REPORTED = "platform_result_reported", _("Result reported to 12315")
+    FOLLOW_UP_RECORDED = "follow_up_recorded", _("Follow-up visit recorded")
+    SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
+    FOLLOW_UP_WAIVED = "follow_up_waived", _("No follow-up needed")
+    GM_AGENDA_ADDED = "gm_agenda_added", _("Put on the GM meeting agenda")
 
 
 class Visibility(models.TextChoices):

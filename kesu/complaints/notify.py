@@ -16,8 +16,11 @@ from .models import Complaint, Event, TimelineEvent
 
 def acknowledge(complaint: Complaint, *, lookup_code: str, now: datetime) -> None:
     """R-IN-6: the number and the lookup code, by SMS and/or email where the contact allows."""
-    outbox.to_customer(complaint, "acknowledgement", {"lookup_code": lookup_code}, now=now,
-                       dedupe_key=f"ack:{complaint.pk}:{lookup_code}")
+    from django.conf import settings
+
+    outbox.to_customer(complaint, "acknowledgement",
+                       {"lookup_code": lookup_code, "portal_url": f"{settings.KESU_PUBLIC_URL}/portal/lookup/"},
+                       now=now, dedupe_key=f"ack:{complaint.pk}:{lookup_code}")
 
 
 def assigned(complaint: Complaint, user: User, *, event: TimelineEvent, now: datetime) -> None:

@@ -21,6 +21,7 @@ _HANDLER_ACTIONS = {
     "accept", "investigate", "propose", "request_approval", "resolve", "reply", "start_follow_up",
     "close", "reopen", "hold", "resume", "mark_invalid", "merge", "escalate", "classify",
     "transfer", "message", "edit", "judge", "promise", "report_platform_result",
+    "record_follow_up", "send_survey", "waive_follow_up",
 }
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from kesu.complaints import actions, queries
+from kesu.followups import actions as followups
 from kesu.complaints.models import (
     TRANSITIONS,
     Complaint,
@@ -61,6 +62,9 @@ def _call(action: str, complaint: Complaint, org) -> None:
         "attach": None,
         "promise": lambda c: actions.promise_reply(c, by=by, note="明天回复"),
         "report_platform_result": lambda c: actions.report_platform_result(c, by=by, result="已协商解决"),
+        "record_follow_up": lambda c: followups.record_visit(c, by=by, method="phone", satisfaction=2),
+        "send_survey": lambda c: followups.send_survey(c, by=by),
+        "waive_follow_up": lambda c: followups.waive_follow_up(c, by=by, reason="declined", note="客户婉拒回访"),
     }
     call = calls[action]
     if call is None:

@@ -19,6 +19,7 @@ Idempotent: if the demo company unit exists the command changes nothing and says
 from __future__ import annotations
 
 import random
+import re
 import time
 import unicodedata
 from collections import Counter
@@ -914,9 +915,8 @@ class Demo:
             self.then(case, 0.2, 4, self.s_platform_result(
                 f"经核实，{cause}。已{fix}，消费者表示接受。回复函已上传。"))
         if case.fate == "reopen":
+            # The 4-point visit escalates one level and reopens by itself (R-FU-3).
             self.then(case, 20, 60, self.s_follow_up("回访：客户表示不满意（4分），认为问题没有彻底解决。"))
-            self.then(case, 0.2, 3, self.s_escalate("回访不满意，按规定升级处理（R-FU-3）"))
-            self.then(case, 0.1, 2, self.s_reopen("回访不满意，重新处理"))
             self.then(case, 1, 10, self.s_investigate("主管安排二次上门检测"))
             self.then(case, 4, 30, self.s_propose("为客户办理整机换新，并赠送一年延保", None))
             self.then(case, 0.3, 4, self.s_approve_or_resolve(reject=False))
@@ -1112,8 +1112,15 @@ class Demo:
         return run
 
     def s_follow_up(self, note: str) -> Step:
+        """The follow-up visit by phone with the satisfaction the note gives ("（2分）", R-FU-1)."""
         def run(c: Complaint, at: datetime) -> None:
+            from kesu.followups import actions as followups
+
             actions.start_follow_up(c, by=c.owner, note=note, now=at)
+            score = re.search(r"（(\d)分）", note)
+            if score:
+                followups.record_visit(c, by=c.owner, method="phone", satisfaction=int(score.group(1)),
+                                       notes=note, now=at)
         return run
 
     def s_review(self) -> Step:
