@@ -52,7 +52,12 @@ api = NinjaAPI(
     renderer=ShanghaiJSONRenderer(),
 )
 api.add_router("", "kesu.org.api.router")
+# Before the complaints router: its /complaints/{number} would take "export" for a number.
+api.add_router("", "kesu.imports.api.router")
 api.add_router("", "kesu.complaints.api.router")
+api.add_router("", "kesu.followups.api.router")
+api.add_router("", "kesu.portal.api.router")  # /public/…: no login (auth=None on the router)
+api.add_router("", "kesu.comms.api.router")
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str, field: str | None, **extra: Any) -> HttpResponse:

@@ -4,6 +4,7 @@ defaults (SQLite in WAL mode under ``var/``); see ``.env.example`` for the full 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -54,9 +55,15 @@ INSTALLED_APPS = [
     "kesu.sla",
     "kesu.comms",
     "kesu.workbench",  # the handlers' pages (Django templates + vendored htmx)
+    "captcha",  # django-simple-captcha: the portal's captcha after repeated failures
+    "kesu.followups",  # follow-up visits, satisfaction surveys, closure checklist (SPEC §9)
+    "kesu.portal",  # the customers' pages at /portal/ and /api/v1/public/
+    "kesu.imports",  # kesu import / kesu export of complaints (CSV, Excel)
 ]
 
 MIDDLEWARE = [
+    # /healthz before host checks and the HTTPS redirect: load balancers probe by address.
+    "kesu.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,6 +130,14 @@ def _database() -> dict:
 
 
 DATABASES = {"default": _database()}
+# A read replica (PostgreSQL streaming replication) for the report and list queries marked
+# for it (kesu/replica.py). Never migrated; in tests it mirrors the default database.
+if env("KESU_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("KESU_REPLICA_URL"), conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["kesu.replica.Router"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -141,11 +156,46 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("KESU_MEDIA_ROOT", str(DATA_DIR / "media")))
-# Serve app static files straight from their folders: `kesu serve` needs no collectstatic step.
-WHITENOISE_USE_FINDERS = True
+# Static files are served by WhiteNoise from the web processes. Without KESU_STATIC_COLLECTED
+# they come straight from the apps' folders (`kesu serve` needs no collectstatic step); with it
+# (production, after `kesu collectstatic`) from STATIC_ROOT under content-hashed names that
+# browsers may cache for a year.
+STATIC_COLLECTED = envbool("KESU_STATIC_COLLECTED", "False")
+STATIC_ROOT = Path(env("KESU_STATIC_ROOT", str(STATIC_ROOT)))
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+
+
+def s3_storage(environ: Mapping[str, str]) -> dict | None:
+    """The attachments' storage on an S3-compatible object store (AWS S3, Aliyun OSS, Tencent
+    COS, MinIO, Ceph) through django-storages, when KESU_S3_BUCKET is set; else None (files
+    under MEDIA_ROOT). Objects are private: attachments are only ever streamed through the
+    permission-checked download endpoint, never linked to directly."""
+    bucket = environ.get("KESU_S3_BUCKET", "")
+    if not bucket:
+        return None
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": environ.get("KESU_S3_ENDPOINT_URL") or None,
+        "region_name": environ.get("KESU_S3_REGION") or None,
+        "access_key": environ.get("KESU_S3_ACCESS_KEY_ID") or None,
+        "secret_key": environ.get("KESU_S3_SECRET_ACCESS_KEY") or None,
+        "location": environ.get("KESU_S3_PREFIX", "attachments").strip("/"),
+        # "path" for MinIO and most self-hosted stores; "virtual" for OSS/COS; unset: boto3's.
+        "addressing_style": environ.get("KESU_S3_ADDRESSING_STYLE") or None,
+        "signature_version": "s3v4",
+        "default_acl": None,  # the bucket's (private) policy
+        "file_overwrite": False,  # two uploads of 发票.jpg keep both
+        "querystring_auth": True,
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "default": s3_storage(os.environ) or {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if STATIC_COLLECTED else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 
 # Attachments (R-IN-3): limits a clerk can rely on; the type is checked by content, not name.
@@ -258,3 +308,38 @@ KESU_WEBHOOK_TIMEOUT = envint("KESU_WEBHOOK_TIMEOUT", 10)
 # EMAIL_TIMEOUT, KESU_WEBHOOK_TIMEOUT); after this many attempts a notification is given up.
 KESU_NOTIFY_CLAIM_TIMEOUT = envint("KESU_NOTIFY_CLAIM_TIMEOUT", 300)
 KESU_NOTIFY_MAX_ATTEMPTS = envint("KESU_NOTIFY_MAX_ATTEMPTS", 8)
+
+# --- Customer portal and follow-up (SPEC section 9, R-AX-3, R-IN-6) -----------------------
+# The address customers reach the site at: links in SMS and emails (survey links, the lookup
+# page in the acknowledgement) start with it.
+KESU_PUBLIC_URL = env("KESU_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# The unit that receives portal submissions (a unit code); default: the organisation's root.
+KESU_PORTAL_UNIT = env("KESU_PORTAL_UNIT")
+KESU_PORTAL_MAX_PHOTOS = envint("KESU_PORTAL_MAX_PHOTOS", 6)
+KESU_PORTAL_MAX_PHOTO_BYTES = envint("KESU_PORTAL_MAX_PHOTO_MB", 10) * 1024 * 1024
+# Abuse limits (per client IP, per phone, per complaint number); see kesu/portal/README.md.
+KESU_PORTAL_SUBMITS_PER_IP_HOUR = envint("KESU_PORTAL_SUBMITS_PER_IP_HOUR", 10)
+KESU_PORTAL_SUBMITS_PER_PHONE_DAY = envint("KESU_PORTAL_SUBMITS_PER_PHONE_DAY", 5)
+KESU_PORTAL_LOOKUP_FAILURES_PER_IP_HOUR = envint("KESU_PORTAL_LOOKUP_FAILURES_PER_IP_HOUR", 20)
+KESU_PORTAL_LOOKUP_FAILURES_PER_NUMBER_HOUR = envint("KESU_PORTAL_LOOKUP_FAILURES_PER_NUMBER_HOUR", 10)
+KESU_PORTAL_CAPTCHA_AFTER = envint("KESU_PORTAL_CAPTCHA_AFTER", 3)
+# Behind a reverse proxy that sets X-Forwarded-For, the client is its last hop's address.
+KESU_TRUST_X_FORWARDED_FOR = envbool("KESU_TRUST_X_FORWARDED_FOR", "False")
+
+# Rate-limit counters must be shared by every web process (gunicorn workers, several hosts):
+# Redis when KESU_REDIS_URL is set, else a table in the database (created by the portal's
+# migration). The default cache stays per-process; nothing shared lives there.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+         "KEY_PREFIX": "kesu-rl"}
+        if REDIS_URL else
+        {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "kesu_ratelimit_cache",
+         "OPTIONS": {"MAX_ENTRIES": 100_000}}
+    ),
+}
+CAPTCHA_LENGTH = 4
+CAPTCHA_TIMEOUT = 10  # minutes
+CAPTCHA_FONT_SIZE = 32
+CAPTCHA_IMAGE_SIZE = (120, 44)

@@ -15,6 +15,7 @@ from ninja import File, Header, Query, Router, Schema
 from ninja import Status as Respond
 from ninja.files import UploadedFile
 
+from kesu import replica
 from kesu.lib.errors import Invalid
 from kesu.org.models import Unit, User
 
@@ -92,10 +93,12 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     f = filters
     if not 1 <= f.limit <= 200:
         raise Invalid(_("limit must be between 1 and 200."), field="limit")
-    qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
-                                   **f.dict(exclude={"cursor", "limit"}))
-    page = queries.keyset_page(qs, f.cursor, f.limit)
-    return {"items": [present.list_item(c, user) for c in page.rows], "next_cursor": page.next_cursor}
+    # A list may be a moment old: read from the replica when there is one (kesu/replica.py).
+    with replica.reads():
+        qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
+                                       **f.dict(exclude={"cursor", "limit"}))
+        page = queries.keyset_page(qs, f.cursor, f.limit)
+        return {"items": [present.list_item(c, user) for c in page.rows], "next_cursor": page.next_cursor}
 
 
 # Registered before /complaints/{number}: URL patterns are tried in order, and that one would
@@ -180,7 +183,7 @@ def _unit(code: str) -> Unit:
 def _staff(username: str | None) -> User | None:
     if not username:
         return None
-    user = User.objects.filter(username=username, is_active=True).first()
+    user = User.objects.staff().filter(username=username).first()
     if user is None:
         raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
     return user
