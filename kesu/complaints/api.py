@@ -6,7 +6,7 @@ version the client read, call one action, present the result."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
@@ -81,14 +81,17 @@ class ListFilters(Schema):
     received_to: datetime | None = None
     q: str | None = None
     phone: str | None = None
+    # Newest registered first by default; the keys of queries.SORTS.
+    sort: Literal["-id", "id", "-received_at", "received_at", "-level"] = "-id"
     cursor: str | None = None
     limit: int = 50
 
 
 @router.get("/complaints", response=schemas.ComplaintPage, summary="List complaints")
 def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
-    """Newest first, the complaints the user may see (R-AX-1). Pages are keyset-paginated:
-    pass ``next_cursor`` back as ``cursor``; no page ever counts the whole table."""
+    """The complaints the user may see (R-AX-1), newest first unless ``sort`` says otherwise.
+    Pages are keyset-paginated: pass ``next_cursor`` back as ``cursor`` with the same ``sort``;
+    no page ever counts the whole table."""
     user = _user(request)
     f = filters
     if not 1 <= f.limit <= 200:
@@ -96,8 +99,8 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     # A list may be a moment old: read from the replica when there is one (kesu/replica.py).
     with replica.reads():
         qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
-                                       **f.dict(exclude={"cursor", "limit"}))
-        page = queries.keyset_page(qs, f.cursor, f.limit)
+                                       **f.dict(exclude={"cursor", "limit", "sort"}))
+        page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
         return {"items": [present.list_item(c, user) for c in page.rows], "next_cursor": page.next_cursor}
 
 

@@ -34,6 +34,15 @@ def _units() -> list[tuple[str, str]]:
     return [("", "—")] + [(u.code, u.name) for u in Unit.objects.filter(active=True).order_by("path")]
 
 
+SORT_CHOICES = [
+    ("-id", _("Newest registered first")),
+    ("id", _("Oldest registered first")),
+    ("-received_at", _("Latest received first")),
+    ("received_at", _("Earliest received first")),
+    ("-level", _("Most serious first")),
+]
+
+
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
                         help_text=_("Number, phone or words"))
@@ -46,6 +55,8 @@ class QueueFilterForm(forms.Form):
                                     widget=forms.DateInput(attrs={"type": "date"}))
     received_to = forms.DateField(label=_("Received until"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
+    # Keys of queries.SORTS: every order is keyset-paginated like the default.
+    sort = forms.ChoiceField(label=_("Order"), required=False, choices=SORT_CHOICES)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

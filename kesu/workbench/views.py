@@ -90,7 +90,8 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
             qs = queries.filter_complaints(qs, now=now, **form.filters())
             if form.cleaned_data["q"]:
                 qs = _search(qs, form.cleaned_data["q"], now)
-            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
+            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE,
+                                       form.cleaned_data["sort"] or "-id")
         except Invalid as exc:
             error, page = str(exc.message), queries.Page([], None)
     elif form.is_bound:

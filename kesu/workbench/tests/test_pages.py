@@ -131,6 +131,19 @@ def test_queue_filters_and_search(org, register):
     assert b.number in by_channel and a.number not in by_channel
 
 
+def test_queue_sorts_by_level_and_refuses_an_unknown_order(org, register):
+    low = register(summary="包装破损")
+    high = register(summary="电饭煲漏电", level=3)
+    client = login(org["manager"])
+    rows = client.get("/queue/units/", {"sort": "-level"}).context["rows"]
+    assert [r["number"] for r in rows][:2] == [high.number, low.number]
+    oldest = client.get("/queue/units/", {"sort": "id"}).context["rows"]
+    assert oldest[0]["number"] == low.number
+    bad = client.get("/queue/units/", {"sort": "phone"})
+    assert bad.status_code == 200
+    assert "phone" in bad.context["form"].errors["sort"][0] and not bad.context["rows"]
+
+
 def test_queue_keyset_pagination(org, register):
     from kesu.workbench import views
 
