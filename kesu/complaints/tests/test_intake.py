@@ -706,3 +706,15 @@ def test_r_in_8_action_layer_replays_the_key(org, make_intake):
     assert first.created is True and again.created is False
     assert again.complaint.pk == first.complaint.pk
     assert Complaint.objects.count() == 1
+
+
+@pytest.mark.parametrize("channel", ["phone", "12315", "letter"])
+def test_the_registration_answer_is_the_complaint_as_it_reads_back(api, channel):
+    # The 201 body is built from the complaint in hand (no re-read); it must say what a GET
+    # says, level routing, reviewer, deadlines-driven fields and all.
+    clerk = api("clerk")
+    r = clerk.post("/complaints", body(channel=channel, summary="电饭煲漏电，孩子被电了一下"))
+    assert r.status_code == 201, r.content
+    registered = r.json()["complaint"]
+
+    assert registered == clerk.get(f"/complaints/{registered['number']}").json()
