@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import BooleanField, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
@@ -54,6 +54,40 @@ def complaint_tokens(complaint: Complaint) -> str:
     )
 
 
+# Up to this many matches (1 % of a million complaints), a search is answered from the GIN
+# index (their ids, then the rows by primary key); beyond it, by walking the newest complaints,
+# which meets a page of 51 matches within some 5,000 rows.
+FEW = 10_000
+
+
+def _few_matches(query: str) -> list[int] | None:
+    """PostgreSQL: the ids of the complaints matching ``query`` if there are at most ``FEW``,
+    else None.
+
+    Why: the planner estimates a word it has no statistics for at 0.5 % of the table and
+    prices the per-row ``array_to_tsvector`` at almost nothing, so for a list page (newest 51
+    by id) it walks the primary key backwards and rebuilds every row's vector until 51 match.
+    For a rare word at 1,000,000 complaints that is the whole table: 7 s for a word in 282
+    complaints (docs/performance.md, "Full-text search"). Here index and sequential scans are switched off for
+    one statement, which leaves the bitmap scan of the GIN index; LIMIT stops it after FEW + 1
+    rows, so a common word costs a bounded probe and then takes the walk, which is fast for it.
+    """
+    table = Complaint._meta.db_table
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute("SET LOCAL enable_indexscan = off")
+        cur.execute(
+            f"SELECT id FROM {table} WHERE array_to_tsvector(string_to_array(search_tokens, ' ')) "
+            "@@ (%s)::tsquery LIMIT %s",
+            [query, FEW + 1],
+        )
+        ids = [row[0] for row in cur.fetchall()]
+        # SET LOCAL lasts to the end of the outermost transaction: restore the defaults.
+        cur.execute("SET LOCAL enable_seqscan TO DEFAULT")
+        cur.execute("SET LOCAL enable_indexscan TO DEFAULT")
+    return ids if len(ids) <= FEW else None
+
+
 def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     """Complaints whose texts contain every bigram of ``q`` (AND), using the index."""
     wanted = list(dict.fromkeys(tokens(q)))
@@ -63,6 +97,10 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     if connection.vendor == "postgresql":
         # Each token quoted as one lexeme (quotes and backslashes doubled), ANDed together.
         query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
+        few = _few_matches(query)
+        if few is not None:
+            # One array parameter rather than thousands of placeholders.
+            return qs.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [few]))
         return qs.filter(TokensMatch(F("search_tokens"), Value(query)))
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in wanted)
     # pk__in, not a hand-written "complaints_complaint.id IN": Django names the column by the

@@ -11,8 +11,9 @@ import itertools
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from kesu.complaints import actions
+from kesu.complaints import actions, search
 from kesu.complaints.models import Complaint
 from kesu.complaints.search import filter_text
 
@@ -73,14 +74,26 @@ def test_search_index_serves_the_filter(texts):
     """The query plan uses the index. PostgreSQL picks a sequential scan on a table this small,
     so it is told not to; the index is used only if the filter's expression matches the index's
     expression exactly."""
-    qs = filter_text(Complaint.objects.all(), "楼下天花板")
+    with CaptureQueriesContext(connection) as ran:
+        qs = filter_text(Complaint.objects.all(), "楼下天花板")
     if connection.vendor == "postgresql":
+        # The matches are looked up in the index first (search._few_matches), then read by id.
+        probe = next(q["sql"] for q in ran.captured_queries if "array_to_tsvector" in q["sql"])
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = off")
-        plan = qs.explain()
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            cursor.execute("EXPLAIN " + probe)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "complaint_search" in plan, plan
         assert "Seq Scan on complaints_complaint" not in plan, plan
     else:
         plan = qs.explain()
         assert "complaint_fts VIRTUAL TABLE INDEX" in plan, plan
     assert _numbers(qs) == {texts["leak"].number}
+
+
+def test_search_of_a_common_word_walks_the_newest_complaints(texts, monkeypatch):
+    """Above ``FEW`` matches PostgreSQL filters the newest complaints row by row instead of
+    reading every match from the index; the results are the same."""
+    monkeypatch.setattr(search, "FEW", 0)
+    assert _numbers(filter_text(Complaint.objects.all(), "楼下天花板")) == {texts["leak"].number}

@@ -7,6 +7,8 @@ top level; see bench/README.md).
     kesu bench sweep --open N --due M     one case in a fresh database
     kesu bench sweep --open N --due M --here [--migrate]   … in this database
     kesu bench sweep --here --reuse --at ISO                time a pass over data already here
+    kesu bench run [--sizes 10000,1000000] [--databases sqlite,postgres] [--peer] …
+                                          Kesu under gunicorn over HTTP, the peer, the limit
 
 ``--db URL`` runs the command against another database (it sets KESU_DATABASE_URL for a child
 process: settings are read once per process). Without it the database is KESU_DATABASE_URL's,
@@ -35,6 +37,7 @@ def _bench() -> Any:
     except ImportError:
         sys.path.insert(0, str(Path(settings.BASE_DIR)))
     import bench.generate
+    import bench.run
     import bench.sweep_bench
 
     return bench
@@ -89,7 +92,24 @@ class Command(BaseCommand):
         sweep.add_argument("--db", help="database URL (default: KESU_DATABASE_URL)")
         sweep.add_argument("--quiet", action="store_true", help="no progress bar")
 
+        # Listed for `kesu bench --help`; its options are bench/run.py's own (run_from_argv).
+        run = sub.add_parser("run", help="the HTTP benchmark (issue 6; kesu bench run --help)")
+        run.add_argument("run_args", nargs="*")
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        """``kesu bench run …`` goes to bench/run.py's parser untouched: Django's parser would
+        take its options (``--sizes``, ``--help``) for the command's own."""
+        if len(argv) > 2 and argv[2] == "run":
+            bench = _bench()
+            bench.run.main(bench.run.parse(argv[3:]))
+            return
+        super().run_from_argv(argv)
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "run":
+            bench = _bench()
+            bench.run.main(bench.run.parse(options["run_args"]))
+            return
         if options.get("db"):
             self._in_child(options)
             return

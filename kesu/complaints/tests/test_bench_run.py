@@ -1,0 +1,73 @@
+"""``kesu bench run`` (issue 6) end to end at a tiny size, so the benchmark cannot rot: a SQLite
+database of 200 generated complaints, Kesu under gunicorn, every scenario over HTTP, the
+physical limit, and the report. The peer (django-helpdesk, installed from PyPI into its own
+virtualenv) runs only when asked: ``KESU_BENCH_PEER=1``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from bench import run as bench_run
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[list[dict], str]:
+    out = tmp_path / "out.json"
+    argv = [sys.executable, "-m", "kesu.cli", "bench", "run", "--sizes", "200", "--databases", "sqlite",
+            "--requests", "10", "--intake", "10", "--workers", "2", "--no-docs", "--quiet",
+            "--data", str(tmp_path / "data"), "--json", str(out), *extra]
+    env = {k: v for k, v in os.environ.items() if k not in {"KESU_DATABASE_URL", "KESU_DATA_DIR"}}
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), done.stdout
+
+
+def test_bench_run_measures_every_scenario_over_http(tmp_path: Path) -> None:
+    results, report = _run(tmp_path)
+    (res,) = results
+    assert res["kind"] == "sqlite" and res["complaints"] >= 200
+    for name, _label, _target in bench_run.SCENARIOS:
+        k = res["kesu"][name]
+        assert k["errors"] == 0, (name, k["statuses"], k["sample_errors"])
+        assert k["requests"] == 10 and k["p95_ms"] > 0
+    # Every intake registered a complaint (HTTP 201), and the limit wrote the same rows.
+    assert res["kesu"]["intake"]["statuses"] == {"201": 10}
+    assert res["limit"]["rows"]["complaints_complaint"] == 1
+    assert res["limit"]["rows"]["sla_deadline"] >= 1
+    assert res["limit"]["wsgi"]["requests"] == 10 and res["limit"]["direct"]["requests"] == 10
+    assert max(res["kesu_rss_mb"]) > 0
+    assert set(res["pages"]) == {"queue", "page"}
+    # The printed table names each scenario, the limit fractions and the command.
+    assert "lookup by number" in report and "of (b)" in report
+    assert "kesu bench run --sizes 200" in report
+
+
+def test_docs_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    sweep = "## SLA sweep\n\n<!-- bench:sla-sweep:sqlite -->\nsweep table\n<!-- /bench:sla-sweep:sqlite -->\n"
+    doc.write_text("# Performance\n\n" + sweep)
+    bench_run.write_docs(doc, "first run\n")
+    bench_run.write_docs(doc, "second run\n")
+    text = doc.read_text()
+    assert sweep in text
+    assert "second run" in text and "first run" not in text
+    assert text.count(bench_run.START) == 1
+
+
+@pytest.mark.skipif(not os.environ.get("KESU_BENCH_PEER"), reason="installs django-helpdesk from PyPI: KESU_BENCH_PEER=1")
+def test_bench_run_with_the_peer(tmp_path: Path) -> None:
+    results, report = _run(tmp_path, "--peer", "--no-limit", "--no-pages")
+    (res,) = results
+    assert res["peer"]["intake"]["statuses"] == {"201": 10}
+    assert res["peer_tickets"] >= 200
+    assert all(p["errors"] == 0 for p in res["peer"].values())
+    assert "django-helpdesk" in report
