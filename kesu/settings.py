@@ -163,6 +163,9 @@ MEDIA_ROOT = Path(env("KESU_MEDIA_ROOT", str(DATA_DIR / "media")))
 STATIC_COLLECTED = envbool("KESU_STATIC_COLLECTED", "False")
 STATIC_ROOT = Path(env("KESU_STATIC_ROOT", str(STATIC_ROOT)))
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+if not STATIC_COLLECTED:
+    # WhiteNoise warns on every start (and in every test) when STATIC_ROOT is missing.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 
 def s3_storage(environ: Mapping[str, str]) -> dict | None:
