@@ -39,9 +39,10 @@ def visible_to(user: User) -> QuerySet[Complaint]:
 def access_complaint(user: User, number: str, *, for_update: bool = False) -> Complaint:
     """The complaint ``number`` if ``user`` may see it. A complaint they may not see is
     reported as not found, so numbers cannot be probed."""
+    # Not repeat_of / merged_into: most complaints have neither, and joining two more
+    # 60-column complaint rows made every lookup a third slower to compile and read.
     qs = visible_to(user).select_related(
         "category", "customer", "owner", "first_responder", "recorded_by", "reviewer", "unit",
-        "repeat_of", "merged_into",
     )
     if for_update:
         qs = qs.select_for_update(of=("self",))
