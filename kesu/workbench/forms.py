@@ -8,8 +8,11 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.forms.utils import flatatt
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from kesu.complaints import permissions
@@ -24,6 +27,32 @@ from kesu.complaints.models import (
     Status,
 )
 from kesu.org.models import Unit, User
+
+
+class QuickSelect(forms.SelectMultiple):
+    """A <select> drawn in Python. Django draws each <option> through a template include,
+    which was a third of the queue page's CPU for the filter form's few hundred options."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> str:
+        chosen = {str(v) for v in (value if isinstance(value, (list, tuple)) else [value]) if v is not None}
+        final = self.build_attrs(self.attrs, attrs)
+        final["name"] = name
+        if self.allow_multiple_selected:
+            final["multiple"] = True
+        options = format_html_join(
+            "", "<option value=\"{}\"{}>{}</option>", (
+                (key, mark_safe(" selected") if str(key) in chosen else "", label)
+                for key, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
+class QuickSingleSelect(QuickSelect):
+    allow_multiple_selected = False
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> Any:
+        return data.get(name)
 
 
 def _categories() -> list[tuple[str, str]]:
@@ -46,17 +75,20 @@ SORT_CHOICES = [
 class QueueFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
                         help_text=_("Number, phone or words"))
-    state = forms.MultipleChoiceField(label=_("State"), required=False, choices=Status.choices)
-    level = forms.TypedMultipleChoiceField(label=_("Level"), required=False, choices=Level.choices, coerce=int)
-    category = forms.ChoiceField(label=_("Category"), required=False)
-    channel = forms.MultipleChoiceField(label=_("Channel"), required=False, choices=Channel.choices)
-    unit = forms.ChoiceField(label=_("Unit"), required=False)
+    state = forms.MultipleChoiceField(label=_("State"), required=False, choices=Status.choices,
+                                      widget=QuickSelect)
+    level = forms.TypedMultipleChoiceField(label=_("Level"), required=False, choices=Level.choices, coerce=int,
+                                           widget=QuickSelect)
+    category = forms.ChoiceField(label=_("Category"), required=False, widget=QuickSingleSelect)
+    channel = forms.MultipleChoiceField(label=_("Channel"), required=False, choices=Channel.choices,
+                                        widget=QuickSelect)
+    unit = forms.ChoiceField(label=_("Unit"), required=False, widget=QuickSingleSelect)
     received_from = forms.DateField(label=_("Received from"), required=False,
                                     widget=forms.DateInput(attrs={"type": "date"}))
     received_to = forms.DateField(label=_("Received until"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}))
     # Keys of queries.SORTS: every order is keyset-paginated like the default.
-    sort = forms.ChoiceField(label=_("Order"), required=False, choices=SORT_CHOICES)
+    sort = forms.ChoiceField(label=_("Order"), required=False, choices=SORT_CHOICES, widget=QuickSingleSelect)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

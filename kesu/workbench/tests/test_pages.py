@@ -310,3 +310,16 @@ def test_r_cm_2_page_refuses_a_forbidden_phrase_until_a_reason_is_given(client, 
                           "message-override_reason": "客户要求改期"})
     assert r.status_code in (200, 302)
     assert complaint.events.get(kind=Event.MESSAGE_SENT).data["override_reason"] == "客户要求改期"
+
+
+def test_filter_selects_escape_labels_and_keep_the_choice():
+    from kesu.workbench.forms import QuickSelect, QuickSingleSelect
+
+    many = QuickSelect(choices=[("a", "<b>甲</b>"), ("b", "乙")])
+    html = many.render("state", ["b"], {"id": "id_state"})
+    assert html == ('<select id="id_state" name="state" multiple><option value="a">&lt;b&gt;甲&lt;/b&gt;'
+                    '</option><option value="b" selected>乙</option></select>')
+    one = QuickSingleSelect(choices=[("", "—"), ("x\"y", "丙")])
+    assert one.render("unit", None) == ('<select name="unit"><option value="">—</option>'
+                                        '<option value="x&quot;y">丙</option></select>')
+    assert one.value_from_datadict({"unit": "x"}, {}, "unit") == "x"
