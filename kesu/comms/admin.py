@@ -3,8 +3,6 @@ their delivery state, and a given-up one can be sent again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin, messages
 from django.db import models, transaction
@@ -12,6 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from kesu.lib.admin import ReadOnlyAdmin
 
 from . import outbox
 from .delivery import masked_recipient
@@ -57,7 +57,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "created_at",
@@ -99,15 +99,6 @@ class NotificationAdmin(admin.ModelAdmin):
     @admin.display(description=_("recipient"))
     def recipient_masked(self, obj: Notification) -> str:
         return masked_recipient(obj)
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         # Rows are never edited in the admin, but sending one again is a change.

@@ -15,22 +15,10 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.admin import ReadOnlyAdmin
 from kesu.lib.phones import mask_address, mask_phone
 
 from .models import Attachment, Category, Complaint, Customer, KeywordRule, TimelineEvent, Transfer
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view-only page: complaint state changes only through the actions."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ReadOnlyInline(admin.TabularInline):

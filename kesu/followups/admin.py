@@ -8,18 +8,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from kesu.lib.admin import ReadOnlyAdmin
+
 from .models import FollowUpExemption, FollowUpPolicy, FollowUpVisit, GmAgendaItem, SurveyLink
-
-
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(FollowUpPolicy)
@@ -34,28 +25,28 @@ class FollowUpPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(GmAgendaItem)
-class GmAgendaAdmin(ReadOnly):
+class GmAgendaAdmin(ReadOnlyAdmin):
     list_display = ("complaint", "added_at", "reason", "discussed_at", "outcome")
     list_filter = ("discussed_at",)
     search_fields = ("complaint__number",)
 
 
 @admin.register(FollowUpVisit)
-class FollowUpVisitAdmin(ReadOnly):
+class FollowUpVisitAdmin(ReadOnlyAdmin):
     list_display = ("complaint", "method", "satisfaction", "by", "at", "level")
     list_filter = ("method", "satisfaction")
     search_fields = ("complaint__number",)
 
 
 @admin.register(SurveyLink)
-class SurveyLinkAdmin(ReadOnly):
+class SurveyLinkAdmin(ReadOnlyAdmin):
     list_display = ("complaint", "created_at", "expires_at", "used_at", "revoked_at")
     exclude = ("token_hash",)
     search_fields = ("complaint__number",)
 
 
 @admin.register(FollowUpExemption)
-class FollowUpExemptionAdmin(ReadOnly):
+class FollowUpExemptionAdmin(ReadOnlyAdmin):
     list_display = ("complaint", "reason", "by", "at", "close_due_at", "auto_closed_at", "cancelled_at")
     list_filter = ("reason",)
     search_fields = ("complaint__number",)

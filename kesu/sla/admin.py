@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.admin import ReadOnlyAdmin
+
 from .models import AccountabilityRecord, AccountabilityRule, Breach, Deadline, Policy
 
 
@@ -36,22 +38,13 @@ class DeadlineStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Deadline)
-class DeadlineAdmin(admin.ModelAdmin):
+class DeadlineAdmin(ReadOnlyAdmin):
     list_display = ["complaint", "kind", "due_at", "met_at", "paused_at", "cancelled_at"]
     list_filter = [DeadlineStateFilter, "kind", "due_at"]
     search_fields = ["=complaint__number"]
     list_select_related = ["complaint"]
     ordering = ["due_at"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 
@@ -71,17 +64,6 @@ class AccountabilityRuleAdmin(admin.ModelAdmin):
     list_display = ["name", "code", "amount_min", "amount_max", "default_amount", "active"]
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(AccountabilityRecord)
 class AccountabilityRecordAdmin(ReadOnlyAdmin):
     """Proposed by the sweep (R-AC-1); the GM office's monthly review comes with R-AC-2."""
@@ -99,4 +81,4 @@ class BreachAdmin(ReadOnlyAdmin):
     list_select_related = ["complaint", "owner", "unit"]
 
 
-from . import admin_calendar  # noqa: E402,F401
+from . import admin_calendar  # noqa: F401
