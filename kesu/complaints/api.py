@@ -5,8 +5,9 @@ version the client read, call one action, present the result."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
@@ -17,7 +18,7 @@ from ninja.files import UploadedFile
 
 from kesu import replica
 from kesu.lib.errors import Invalid
-from kesu.org.models import Unit, User
+from kesu.org.models import User
 
 from . import actions, present, queries, schemas
 from .attachments import attach
@@ -180,22 +181,6 @@ def _action(
                 operation_id=endpoint.__name__)(endpoint)
 
 
-def _unit(code: str) -> Unit:
-    unit = Unit.objects.filter(code=code, active=True).first()
-    if unit is None:
-        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
-    return unit
-
-
-def _staff(username: str | None) -> User | None:
-    if not username:
-        return None
-    user = User.objects.staff().filter(username=username).first()
-    if user is None:
-        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
-    return user
-
-
 def _survivor(request: HttpRequest, number: str) -> Complaint:
     from kesu.lib.errors import NotFound
 
@@ -246,7 +231,8 @@ _action("lower-level", schemas.LowerLevelIn, "Lower the level (tier 2, R-CL-4)",
 _action("classify", schemas.ClassifyIn, "Confirm or change category and level (R-CL-2)",
         lambda c, u, p: actions.classify(c, by=u, category=p.category, level=p.level, reason=p.reason))
 _action("transfer", schemas.TransferIn, "Transfer to a responsible unit (R-RT-4)",
-        lambda c, u, p: actions.transfer(c, by=u, to_unit=_unit(p.to_unit), to_user=_staff(p.to_user),
+        lambda c, u, p: actions.transfer(c, by=u, to_unit=queries.transfer_unit(p.to_unit),
+                                         to_user=queries.transfer_user(p.to_user),
                                          new_handler=p.new_handler, reason=p.reason))
 _action("answer", schemas.AnswerIn, "The responsible unit's cause and countermeasure",
         lambda c, u, p: actions.answer(c, by=u, transfer_id=p.transfer_id, cause=p.cause,

@@ -52,6 +52,24 @@ def access_complaint(user: User, number: str, *, for_update: bool = False) -> Co
     return complaint
 
 
+def transfer_unit(code: str) -> Unit:
+    """The active unit ``code`` names, for a transfer; the API and the pages share it."""
+    unit = Unit.objects.filter(code=code, active=True).first()
+    if unit is None:
+        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
+    return unit
+
+
+def transfer_user(username: str | None) -> User | None:
+    """The member of staff a transfer hands over to, if one is named (never a system account)."""
+    if not username:
+        return None
+    user = User.objects.staff().filter(username=username).first()
+    if user is None:
+        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
+    return user
+
+
 def overdue(qs: QuerySet[Complaint], now: datetime) -> QuerySet[Complaint]:
     from kesu.sla.models import Deadline
 

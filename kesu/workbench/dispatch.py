@@ -12,13 +12,12 @@ from typing import Any
 from django import forms as djforms
 from django.utils.translation import gettext_lazy as _
 
-from kesu.complaints.models import ACTION_LABELS
 from kesu.complaints import actions, queries
-from kesu.complaints.models import Complaint
+from kesu.complaints.models import ACTION_LABELS, Complaint
 from kesu.followups import actions as followups
 from kesu.followups import forms as followup_forms
 from kesu.lib.errors import Invalid, NotFound
-from kesu.org.models import Unit, User
+from kesu.org.models import User
 
 from . import forms
 
@@ -46,28 +45,12 @@ def build(name: str, step: Step, complaint: Complaint, user: User, data: Any = N
     return step.form(data, files, **kwargs)
 
 
-def _unit(code: str) -> Unit:
-    unit = Unit.objects.filter(code=code, active=True).first()
-    if unit is None:
-        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
-    return unit
-
-
 def _merge(c: Complaint, u: User, d: dict[str, Any]) -> Any:
     try:
         into = queries.access_complaint(u, d["into"])
     except NotFound:
         raise Invalid(_("Complaint %(number)s was not found.") % {"number": d["into"]}, field="into") from None
     return actions.merge(c, by=u, into=into, reason=d["reason"])
-
-
-def _staff(username: str) -> User | None:
-    if not username:
-        return None
-    user = User.objects.staff().filter(username=username).first()
-    if user is None:
-        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
-    return user
 
 
 def _attach(c: Complaint, u: User, d: dict[str, Any]) -> Any:
@@ -111,7 +94,8 @@ STEPS: dict[str, Step] = {
                      lambda c, u, d: actions.classify(c, by=u, category=d["category"] or None, level=d["level"],
                                                       reason=d["reason"])),
     "transfer": Step(ACTION_LABELS["transfer"], forms.TransferForm,
-                     lambda c, u, d: actions.transfer(c, by=u, to_unit=_unit(d["to_unit"]), to_user=_staff(d["to_user"]),
+                     lambda c, u, d: actions.transfer(c, by=u, to_unit=queries.transfer_unit(d["to_unit"]),
+                                                      to_user=queries.transfer_user(d["to_user"]),
                                                       new_handler=d["new_handler"], reason=d["reason"])),
     "answer": Step(_("Answer: cause and countermeasure"), forms.AnswerForm,
                    lambda c, u, d: actions.answer(c, by=u, transfer_id=d["transfer"], cause=d["cause"],
