@@ -6,7 +6,6 @@ version the client read, call one action, present the result."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, Literal
 
 from django.http import FileResponse, HttpRequest
@@ -23,7 +22,7 @@ from kesu.org.models import User
 from . import actions, present, queries, schemas
 from .attachments import attach
 from .classification import suggest
-from .models import Attachment, Category, Complaint, Status
+from .models import Attachment, Category, Complaint
 
 router = Router(tags=["complaints"])
 
@@ -74,18 +73,7 @@ def register(
     return Respond(201 if result.created else 200, body)
 
 
-class ListFilters(Schema):
-    state: list[Status] | None = None
-    level: list[int] | None = None
-    category: str | None = None
-    channel: list[str] | None = None
-    unit: str | None = None
-    owner: str | None = None
-    overdue: bool | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    q: str | None = None
-    phone: str | None = None
+class ListFilters(schemas.ComplaintFilters):
     # Newest registered first by default; the keys of queries.SORTS.
     sort: Literal["-id", "id", "-received_at", "received_at", "-level"] = "-id"
     cursor: str | None = None

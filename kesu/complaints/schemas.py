@@ -9,7 +9,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from .models import Channel, ComplainantType, Demand
+from .models import Channel, ComplainantType, Demand, Status
 
 Text200 = Field(default="", max_length=200)
 
@@ -40,6 +40,22 @@ class ComplaintIn(Schema):
     demand_detail: str = Field(default="", max_length=500)
     foreign: bool = False
     unit: str | None = Field(default=None, max_length=50)
+
+
+class ComplaintFilters(Schema):
+    """The filters of ``queries.filter_complaints``, shared by the list and the export."""
+
+    state: list[Status] | None = None
+    level: list[int] | None = None
+    category: str | None = None
+    channel: list[str] | None = None
+    unit: str | None = None
+    owner: str | None = None
+    overdue: bool | None = None
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    q: str | None = None
+    phone: str | None = None
 
 
 class Versioned(Schema):

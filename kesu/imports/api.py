@@ -4,15 +4,14 @@ as a file (R-AX-1 scope, R-AX-2 masking and logging). Mounted before the complai
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from django.http import FileResponse, HttpRequest, StreamingHttpResponse
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 
 from kesu.complaints import queries
-from kesu.complaints.models import Status
+from kesu.complaints.schemas import ComplaintFilters
 from kesu.org.models import User
 
 from .export import start_export
@@ -25,19 +24,8 @@ CONTENT_TYPES = {
 }
 
 
-class ExportFilters(Schema):
+class ExportFilters(ComplaintFilters):
     format: Literal["csv", "xlsx"] = "csv"
-    state: list[Status] | None = None
-    level: list[int] | None = None
-    category: str | None = None
-    channel: list[str] | None = None
-    unit: str | None = None
-    owner: str | None = None
-    overdue: bool | None = None
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    q: str | None = None
-    phone: str | None = None
     masked: bool = False
 
 
