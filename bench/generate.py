@@ -44,12 +44,12 @@ from django.db import connection, transaction
 from django.utils.translation import gettext
 
 from kesu.complaints.models import Complaint, Customer, NumberSequence, TimelineEvent
+from kesu.lib.progress import Progress
 from kesu.sla.models import Deadline
 
 from . import org as bench_org
 from . import sources
 from .plan import CLOSED, Plan, Planner, number_plans
-from .progress import Progress
 from .simulate import simulate
 from .writer import Table, Tokens, advance_numbers, analyze, first_ids, flush, reset_sequences
 
@@ -331,7 +331,7 @@ def generate(options: Options) -> Summary:
     org.frozen = True
     builder = Builder(org, ids, options.seed)
     tables = builder.tables
-    progress = Progress("writing", len(plans), quiet=options.quiet)
+    progress = Progress("writing", len(plans), unit="complaints", quiet=options.quiet)
     waited = flushing = 0.0
     with _fast_sqlite():
         mark = time.perf_counter()

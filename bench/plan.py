@@ -46,13 +46,13 @@ from kesu.complaints.models import (
 )
 from kesu.complaints.routing import handler_tier, review_tier
 from kesu.lib.phones import normalize_phone
+from kesu.lib.progress import Progress
 from kesu.sla import deadlines as sla
 from kesu.sla.calendar import BusinessCalendar
 from kesu.sla.models import DeadlineKind
 
 from . import fasttext, sources
 from .org import Org
-from .progress import Progress
 from .simulate import Limit, latest_due, row_kinds
 
 K = DeadlineKind
@@ -359,7 +359,7 @@ class Planner:
         rng.shuffle(open_flags)
         clusters: list[Cluster] = []
         idx = 0
-        progress = Progress("planning", n, quiet=self.quiet)
+        progress = Progress("planning", n, unit="complaints", quiet=self.quiet)
         while idx < n:
             r = rng.random()
             if r < 0.02:

@@ -1,5 +1,5 @@
-"""A text progress bar on stderr, no dependency (the approach of bench/progress.py): redrawn in
-place on a terminal, one line every 10 % otherwise (logs, CI). ``total`` may be unknown (None)."""
+"""A text progress bar on stderr, no dependency (`kesu import`, `kesu bench generate`): redrawn
+in place on a terminal, one line every 10 % otherwise (logs, CI). ``total`` may be unknown."""
 
 from __future__ import annotations
 
