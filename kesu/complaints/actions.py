@@ -303,6 +303,27 @@ def _find_repeat(customer: Customer | None, intake: Intake, text: str, received:
     return None
 
 
+def intake_details(intake: Intake) -> dict[str, Any]:
+    """The complaint fields taken from an intake as they are, text cleaned (R-IN-2/3); also
+    what a legacy import writes."""
+    return {
+        "other_contact": clean_text(intake.other_contact),
+        "address": clean_text(intake.address),
+        "product": clean_text(intake.product),
+        "lot_number": clean_text(intake.lot_number),
+        "order_number": clean_text(intake.order_number),
+        "quantity": intake.quantity,
+        "defective_quantity": intake.defective_quantity,
+        "delivery_date": intake.delivery_date,
+        "store": clean_text(intake.store),
+        "region": clean_text(intake.region),
+        "purchase_amount": intake.purchase_amount,
+        "demand": intake.demand,
+        "demand_detail": clean_text(intake.demand_detail),
+        "foreign": intake.foreign,
+    }
+
+
 def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     if intake.channel not in Channel.values:
         raise Invalid(_("Unknown channel “%(channel)s”.") % {"channel": intake.channel}, field="channel")
@@ -349,23 +370,10 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         customer_name=name,
         anonymous=intake.anonymous,
         contact_phone=phone,
-        other_contact=clean_text(intake.other_contact),
-        address=clean_text(intake.address),
         complainant_type=intake.complainant_type,
         summary=summary,
         description=description,
-        product=clean_text(intake.product),
-        lot_number=clean_text(intake.lot_number),
-        order_number=clean_text(intake.order_number),
-        quantity=intake.quantity,
-        defective_quantity=intake.defective_quantity,
-        delivery_date=intake.delivery_date,
-        store=clean_text(intake.store),
-        region=clean_text(intake.region),
-        purchase_amount=intake.purchase_amount,
-        demand=intake.demand,
-        demand_detail=clean_text(intake.demand_detail),
-        foreign=intake.foreign,
+        **intake_details(intake),
         received_at=received,
         registered_at=now,
         recorded_by=by,

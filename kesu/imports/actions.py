@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kesu.complaints import routing, timeline
-from kesu.complaints.actions import Intake, _need_text, _require, _validated_contact
+from kesu.complaints.actions import Intake, _need_text, _require, _validated_contact, intake_details
 from kesu.complaints.classification import Suggestion
 from kesu.complaints.models import (
     LEVEL_3_CHANNELS,
@@ -343,23 +343,10 @@ def _write(checked: list[tuple[int, Checked]], *, by: User, job: ImportJob, now:
             customer_name=c.name,
             anonymous=intake.anonymous,
             contact_phone=c.phone,
-            other_contact=clean_text(intake.other_contact),
-            address=clean_text(intake.address),
             complainant_type=intake.complainant_type or ComplainantType.CONSUMER,
             summary=c.summary,
             description=clean_text(intake.description),
-            product=clean_text(intake.product),
-            lot_number=clean_text(intake.lot_number),
-            order_number=clean_text(intake.order_number),
-            quantity=intake.quantity,
-            defective_quantity=intake.defective_quantity,
-            delivery_date=intake.delivery_date,
-            store=clean_text(intake.store),
-            region=clean_text(intake.region),
-            purchase_amount=intake.purchase_amount,
-            demand=intake.demand,
-            demand_detail=clean_text(intake.demand_detail),
-            foreign=intake.foreign,
+            **intake_details(intake),
             received_at=c.received,
             registered_at=now,
             recorded_by=by,
