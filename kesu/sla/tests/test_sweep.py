@@ -3,12 +3,7 @@ sweep, with a controlled clock; and the sweep's idempotence."""
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import pytest
-from django.db import connection
 
 from conftest import intake
 from kesu.comms.models import Notification
@@ -17,20 +12,9 @@ from kesu.complaints.models import Complaint, Event
 from kesu.sla import sweep
 from kesu.sla.models import AccountabilityRecord, Breach, Deadline, DeadlineKind
 
-SH = ZoneInfo("Asia/Shanghai")
+from .sweeping import at, sweep_in_two_threads
+
 K = DeadlineKind
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
-
-
-@pytest.fixture
-def mailed(org):
-    for name in ("clerk", "handler", "manager", "director", "gm"):
-        org[name].email = f"{name}@example.cn"
-        org[name].save(update_fields=["email"])
-    return org
 
 
 def registered_monday(org):
@@ -125,21 +109,7 @@ def test_r_sla_9_two_workers_sweeping_at_once_never_double_anything(mailed):
                                           summary=f"第{n}台冰箱不制冷", description=f"冰箱{n}"),
                                    by=mailed["clerk"], now=at(2026, 10, 12, 9, 0)).complaint
                   for n in range(12)]
-    barrier = threading.Barrier(2)
-    results: list[sweep.SweepResult] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(sweep.run(at(2026, 10, 12, 18, 1)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = sweep_in_two_threads(at(2026, 10, 12, 18, 1))
     assert sum(r.breached for r in results) == len(complaints)
     assert sum(r.warned for r in results) == 0  # first seen past due: reported as breaches only
     assert Breach.objects.count() == len(complaints)

@@ -5,41 +5,23 @@ the limits a breach escalation brings (docs/design.md, "Deadlines, the sweep and
 
 from __future__ import annotations
 
-import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import intake
 from kesu.comms.models import Notification
 from kesu.complaints import actions
 from kesu.complaints.models import Complaint, Event
 from kesu.sla import sweep
 from kesu.sla.models import Breach, Deadline, DeadlineKind
 
+from .sweeping import at, register, sweep_in_two_threads
+
 SH = ZoneInfo("Asia/Shanghai")
 K = DeadlineKind
-
-
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=SH)
-
-
-@pytest.fixture
-def mailed(org):
-    for name in ("clerk", "handler", "manager", "director", "gm"):
-        org[name].email = f"{name}@example.cn"
-        org[name].save(update_fields=["email"])
-    return org
-
-
-def register(org, n: int, when: datetime) -> Complaint:
-    return actions.register(intake(contact_phone=f"1390000{n:04d}", order_number=f"DD-{n}",
-                                   summary=f"第{n}台冰箱不制冷", description=f"冰箱{n}"),
-                            by=org["clerk"], now=when).complaint
 
 
 def test_r_sla_9_limits_missed_together_escalate_the_complaint_once(mailed):
@@ -134,21 +116,7 @@ def test_a_pass_costs_a_few_statements_per_due_row(mailed):
 def test_r_sla_9_two_workers_escalating_at_once_escalate_each_complaint_once(mailed):
     complaints = [register(mailed, n, at(2026, 10, 12, 9, 0)) for n in range(8)]
     sweep.run(at(2026, 10, 12, 18, 1))
-    barrier = threading.Barrier(2)
-    results: list[sweep.SweepResult] = []
-
-    def worker() -> None:
-        try:
-            barrier.wait()
-            results.append(sweep.run(at(2026, 10, 13, 13, 0)))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = sweep_in_two_threads(at(2026, 10, 13, 13, 0))
     assert sum(r.escalated for r in results) == len(complaints)
     assert not any(r.errors for r in results), [r.errors for r in results]
     for complaint in complaints:
