@@ -120,12 +120,17 @@ def render(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
+def active_scripts() -> list[Script]:
+    return list(Script.objects.filter(active=True))
+
+
 def for_complaint(complaint: Complaint, *, action: str | None = None, speaker: Any = None,
-                  values: dict[str, str] | None = None) -> list[Rendered]:
+                  values: dict[str, str] | None = None, library: list[Script] | None = None) -> list[Rendered]:
     """The active scripts for the complaint's situation, rendered, in situation order.
-    ``values`` (from ``context_for``) saves its queries when a page renders several boxes."""
+    ``values`` (from ``context_for``) and ``library`` (from ``active_scripts``) save their
+    queries when a page renders several boxes."""
     situations = situations_for(complaint, action)
-    rows = Script.objects.filter(active=True, situation__in=situations)
+    rows = [r for r in (library if library is not None else active_scripts()) if r.situation in situations]
     rank = {s: i for i, s in enumerate(situations)}
     values = values if values is not None else context_for(complaint, speaker)
     labels = dict(Situation.choices)

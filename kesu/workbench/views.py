@@ -215,7 +215,7 @@ def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime
     for d in detail["deadlines"]:
         d["remaining"] = d["due_at"] - now
     events = [present.event_row(e) for e in complaint.events.select_related("actor").order_by("id")]
-    values = None
+    values = library_rows = None
     steps = []
     for name, step in _visible_steps(complaint, user):
         form = bound[1] if bound and bound[0] == name else build(name, step, complaint, user)
@@ -223,7 +223,8 @@ def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime
         library = []
         if box:
             values = values if values is not None else scripts.context_for(complaint, user)
-            library = scripts.for_complaint(complaint, action=name, values=values)
+            library_rows = library_rows if library_rows is not None else scripts.active_scripts()
+            library = scripts.for_complaint(complaint, action=name, values=values, library=library_rows)
         steps.append({"name": name, "label": step.label, "form": form, "open": bool(bound and bound[0] == name),
                       "multipart": step.multipart, "customer_fields": [form.add_prefix(f) for f in
                                                                         getattr(form, "customer_fields", ())],
