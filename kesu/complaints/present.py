@@ -53,6 +53,18 @@ def actions_for(user: User, complaint: Complaint) -> list[str]:
     return out
 
 
+def repeat_number(c: Complaint) -> str | None:
+    """The number of the complaint ``c`` repeats; lists read them for a whole page at once
+    (``queries.attach_repeat_numbers``)."""
+    if not c.repeat_of_id:
+        return None
+    if hasattr(c, "repeat_of_number"):
+        return c.repeat_of_number
+    if Complaint.repeat_of.is_cached(c):
+        return c.repeat_of.number
+    return Complaint.objects.filter(pk=c.repeat_of_id).values_list("number", flat=True).first()
+
+
 def list_item(c: Complaint, user: User) -> dict[str, Any]:
     return {
         "number": c.number,
@@ -74,7 +86,7 @@ def list_item(c: Complaint, user: User) -> dict[str, Any]:
         "unit": {"code": c.unit.code, "name": c.unit.name},
         "gm_copy": c.gm_copy,
         "bounce_flag": c.bounce_flag,
-        "repeat_of": c.repeat_of.number if c.repeat_of_id else None,
+        "repeat_of": repeat_number(c),
     }
 
 
@@ -100,6 +112,14 @@ def transfer_row(t: Transfer) -> dict[str, Any]:
         "by": user_ref(t.by), "at": t.at, "cause": t.cause, "countermeasure": t.countermeasure,
         "answered_by": user_ref(t.answered_by), "answered_at": t.answered_at,
     }
+
+
+def _suggested_category_code(c: Complaint) -> str | None:
+    if not c.suggested_category_id:
+        return None
+    if c.suggested_category_id == c.category_id:  # mostly: the clerk kept the suggestion
+        return c.category.code
+    return c.suggested_category.code
 
 
 def detail(c: Complaint, user: User) -> dict[str, Any]:
@@ -130,7 +150,7 @@ def detail(c: Complaint, user: User) -> dict[str, Any]:
         first_responder=user_ref(c.first_responder),
         reviewer=user_ref(c.reviewer),
         reviewer_tier=c.reviewer_tier,
-        suggested_category=c.suggested_category.code if c.suggested_category_id else None,
+        suggested_category=_suggested_category_code(c),
         suggested_level=c.suggested_level,
         merged_into=c.merged_into.number if c.merged_into_id else None,
         transfer_count=c.transfer_count,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from kesu.lib.errors import Invalid, NotFound
@@ -20,35 +20,79 @@ from .models import Category, Complaint, Level, TimelineEvent, Transfer, Visibil
 from .search import filter_text
 
 
+def unit_scope(user: User) -> tuple[list[int], list[int]]:
+    """(the ids of the user's units and all their sub-units, the ids of the user's own units),
+    read once per user object. Ids rather than a join on the unit's path: the planner prices
+    every join of a list or lookup again on each request, and at a million complaints the
+    joins cost more to plan than the query took to run (docs/performance.md)."""
+    cached = getattr(user, "_kesu_unit_scope", None)
+    if cached is None:
+        own = list(user.units.values_list("path", "id"))
+        below: list[int] = []
+        if own:
+            paths = Q()
+            for path, _unit_id in own:
+                paths |= Q(path__startswith=path)
+            below = list(Unit.objects.filter(paths).values_list("id", flat=True))
+        cached = (below, [unit_id for _path, unit_id in own])
+        user._kesu_unit_scope = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def visible_to(user: User) -> QuerySet[Complaint]:
     """R-AX-1: the complaints of the user's units and their sub-units, those they handle or
     first responded to, and those transferred to their units. Org-wide roles see all."""
     qs = Complaint.objects.all()
     if user.sees_everything:
         return qs
-    unit_paths = list(user.units.values_list("path", "id"))
+    below, own = unit_scope(user)
     scope = Q(owner=user) | Q(first_responder=user) | Q(reviewer=user)
-    for path, _unit_id in unit_paths:
-        scope |= Q(unit__path__startswith=path)
-    unit_ids = [unit_id for _path, unit_id in unit_paths]
-    if unit_ids:
-        scope |= Q(Exists(Transfer.objects.filter(complaint=OuterRef("pk"), to_unit_id__in=unit_ids)))
+    if below:
+        scope |= Q(unit_id__in=below)
+    if own:
+        scope |= Q(Exists(Transfer.objects.filter(complaint=OuterRef("pk"), to_unit_id__in=own)))
     return qs.filter(scope)
+
+
+def can_see(user: User, complaint: Complaint) -> bool:
+    """``visible_to`` for one complaint in hand, without asking the database again unless
+    only a transfer could make it visible."""
+    if user.sees_everything or user.pk in (complaint.owner_id, complaint.first_responder_id, complaint.reviewer_id):
+        return True
+    below, own = unit_scope(user)
+    if complaint.unit_id in below:
+        return True
+    return bool(own) and Transfer.objects.filter(complaint=complaint, to_unit_id__in=own).exists()
+
+
+# The staff a complaint names; read in one query per page instead of one join each.
+PEOPLE = ("owner", "first_responder", "recorded_by", "reviewer", "reviewed_by")
+
+
+def attach_people(complaints: list[Complaint], fields: tuple[str, ...] = PEOPLE) -> None:
+    """Fill the complaints' user fields from one query over the users they name."""
+    ids = {getattr(c, f"{f}_id") for c in complaints for f in fields} - {None}
+    users = User.objects.in_bulk(ids) if ids else {}
+    for c in complaints:
+        for f in fields:
+            user_id = getattr(c, f"{f}_id")
+            if user_id is not None:
+                setattr(c, f, users[user_id])
 
 
 def access_complaint(user: User, number: str, *, for_update: bool = False) -> Complaint:
     """The complaint ``number`` if ``user`` may see it. A complaint they may not see is
     reported as not found, so numbers cannot be probed."""
-    # Not repeat_of / merged_into: most complaints have neither, and joining two more
-    # 60-column complaint rows made every lookup a third slower to compile and read.
-    qs = visible_to(user).select_related(
-        "category", "customer", "owner", "first_responder", "recorded_by", "reviewer", "unit",
-    )
+    # Two small tables joined, the people read by id, visibility checked on the row in hand:
+    # joined to the four user columns and filtered by the scope, PostgreSQL spent 4–9 ms
+    # planning a lookup it ran in 0.2 ms (docs/performance.md).
+    qs = Complaint.objects.select_related("category", "customer", "unit")
     if for_update:
         qs = qs.select_for_update(of=("self",))
     complaint = qs.filter(number=number).first()
-    if complaint is None:
+    if complaint is None or not can_see(user, complaint):
         raise NotFound(_("Complaint %(number)s was not found.") % {"number": number}, field="number")
+    attach_people([complaint])
     return complaint
 
 
@@ -192,6 +236,14 @@ def _after(order: tuple[str, ...], values: list[Any]) -> Q:
     return condition
 
 
+def with_repeat_numbers(qs: QuerySet[Complaint]) -> QuerySet[Complaint]:
+    """Each row with ``repeat_of_number``, the number of the complaint it repeats: a subquery
+    by primary key for the rows that have one, not a join of a second 60-column complaint row
+    per row (present.repeat_number reads it)."""
+    earlier = Complaint.objects.filter(pk=OuterRef("repeat_of_id")).values("number")[:1]
+    return qs.annotate(repeat_of_number=Subquery(earlier))
+
+
 def keyset_page(qs: QuerySet[Complaint], cursor: str | None, limit: int, sort: str = "-id") -> Page:
     """``limit`` rows in ``sort`` order after ``cursor`` (the sort values of the previous page's
     last row). Keyset, not OFFSET/COUNT: a page costs the same on page 1 and page 10,000 of a
@@ -202,9 +254,10 @@ def keyset_page(qs: QuerySet[Complaint], cursor: str | None, limit: int, sort: s
     after = decode_cursor(cursor, order)
     if after is not None:
         qs = qs.filter(_after(order, after))
-    rows = list(qs.select_related("category", "owner", "unit", "repeat_of").order_by(*order)[: limit + 1])
+    rows = list(with_repeat_numbers(qs.select_related("category", "unit")).order_by(*order)[: limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
+    attach_people(rows, ("owner",))
     next_cursor = None
     if more:
         raw = json.dumps(_cursor_values(order, rows[-1]), separators=(",", ":")).encode()
