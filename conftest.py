@@ -31,6 +31,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}), append=False)
 
 
+@pytest.fixture(scope="session")
+def numbering_connections(django_db_setup):
+    """Closes the numbering connections of every thread (a live server's too) before the test
+    database is dropped."""
+    yield
+    from kesu.complaints import numbering
+
+    numbering.close_all()
+
+
+@pytest.fixture(autouse=True)
+def fresh_serials(request):
+    """PostgreSQL draws complaint numbers on a connection of their own that commits at once
+    (kesu/complaints/numbering.py): start each database test from empty months, and close that
+    connection after it so the test database can be dropped."""
+    if not request.node.get_closest_marker("django_db") and not {"db", "transactional_db"} & set(request.fixturenames):
+        yield
+        return
+    from django.db import connection
+
+    from kesu.complaints import numbering
+
+    request.getfixturevalue("numbering_connections")
+    if connection.vendor == "postgresql":
+        numbering.forget_serials()
+    yield
+    numbering.close()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2 at production strength costs about a second per user on this machine."""

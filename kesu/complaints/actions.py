@@ -384,6 +384,11 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         updated_at=now,
     )
     complaint.search_tokens = complaint_tokens(complaint)
+    # R-IN-6: a 6-digit lookup code for the portal, sent to the customer with the number. Only
+    # its hash is stored (with the row, not by a second write); the plain code exists in the
+    # acknowledgement and the answer to the clerk who registered it (to read out on the phone).
+    lookup_code = _lookup_code()
+    complaint.lookup_code_hash = hash_lookup_code(complaint.number, lookup_code)
     complaint.save()
     timeline.record(
         complaint, Event.REGISTERED, by=by, at=now,
@@ -398,18 +403,13 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     _route(complaint, by=by, now=now, reason=_("Level routing at registration"))
     _flag_gm_copy(complaint, by=by, now=now)
     deadlines.schedule(complaint, now=now)
-    complaint.lookup_code = new_lookup_code(complaint, now=now)
+    notify.acknowledge(complaint, lookup_code=lookup_code, now=now)
+    complaint.lookup_code = lookup_code
     return complaint
 
 
-def new_lookup_code(complaint: Complaint, *, now: datetime) -> str:
-    """R-IN-6: a fresh 6-digit lookup code for the portal, sent to the customer with the number.
-    Only its hash is stored; the plain code exists in the acknowledgement and the response to
-    the clerk who registered the complaint (to read out on the phone)."""
-    code = f"{secrets.randbelow(10**6):06d}"
-    Complaint.objects.filter(pk=complaint.pk).update(lookup_code_hash=hash_lookup_code(complaint.number, code))
-    notify.acknowledge(complaint, lookup_code=code, now=now)
-    return code
+def _lookup_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
 
 
 def hash_lookup_code(number: str, code: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .models import Category, KeywordRule
+from .models import Category, KeywordRule, keyword_list
 
 
 @dataclass
@@ -17,15 +17,21 @@ class Suggestion:
 def suggest(text: str) -> Suggestion:
     """The category of the heaviest matching rule and the highest level any matching rule names."""
     result = Suggestion()
-    best_weight = -1
+    best_weight, best_category = -1, None
     haystack = text or ""
-    for rule in KeywordRule.objects.filter(active=True).select_related("category"):
-        hits = [k for k in rule.keyword_list() if k in haystack]
+    # Plain values, not rule and category objects: every registration runs this over all
+    # the rules, and only the winning category is needed as an object.
+    rules = KeywordRule.objects.filter(active=True).values_list(
+        "keywords", "category_id", "category__active", "level", "weight")
+    for keywords, category_id, category_active, level, weight in rules:
+        hits = [k for k in keyword_list(keywords) if k in haystack]
         if not hits:
             continue
         result.matched.extend(hits)
-        if rule.category is not None and rule.category.active and rule.weight > best_weight:
-            result.category, best_weight = rule.category, rule.weight
-        if rule.level is not None:
-            result.level = max(result.level or 0, rule.level)
+        if category_id is not None and category_active and weight > best_weight:
+            best_category, best_weight = category_id, weight
+        if level is not None:
+            result.level = max(result.level or 0, level)
+    if best_category is not None:
+        result.category = Category.objects.get(pk=best_category)
     return result

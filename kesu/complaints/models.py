@@ -5,6 +5,7 @@ Nothing here writes complaint state: ``actions.py`` does (ARCHITECTURE principle
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -254,9 +255,15 @@ class KeywordRule(models.Model):
         return self.keywords[:40]
 
     def keyword_list(self) -> list[str]:
-        import re
+        return keyword_list(self.keywords)
 
-        return [k.strip() for k in re.split(r"[,，、\n]", self.keywords) if k.strip()]
+
+def keyword_list(keywords: str) -> list[str]:
+    """A rule's keywords, separated by commas (either width), 、 or new lines."""
+    return [k.strip() for k in _KEYWORD_SEPARATORS.split(keywords) if k.strip()]
+
+
+_KEYWORD_SEPARATORS = re.compile(r"[,，、\n]")
 
 
 class Customer(models.Model):

@@ -1,8 +1,19 @@
-"""R-IN-4: numbers ``TS`` + ``YYYYMM`` + a 5-digit serial that restarts every month."""
+"""R-IN-4: numbers ``TS`` + ``YYYYMM`` + a 5-digit serial that restarts every month.
+
+"Unique and never reused" is the rule; consecutive is not. On PostgreSQL a number is drawn on a
+connection of its own and committed at once, so the month's sequence row is locked for one
+statement rather than for the whole registration: registrations no longer queue behind each
+other (docs/performance.md, intake). A registration that fails after drawing leaves its serial
+unused — a gap, never a second complaint with the same number. SQLite has one writer at a time
+anyway; there the number is drawn inside the registering transaction and a failure gives its
+serial back.
+"""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -10,24 +21,101 @@ from django.db import connection
 from .models import NumberSequence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+_DRAW = (
+    "INSERT INTO {table} (month, last) VALUES (%s, 1) "
+    "ON CONFLICT (month) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+)
+_own = threading.local()
+_open: set[Any] = set()  # every thread's numbering connection, for close_all()
+_open_lock = threading.Lock()
 
 
 def next_number(now: datetime) -> str:
-    """Issue the next number of ``now``'s month (Shanghai time). Must run inside the
-    registering transaction: the UPSERT holds the sequence row's lock until commit, so
-    concurrent registrations queue and get consecutive serials, and a rolled-back
-    registration gives its serial back instead of leaving a hole."""
+    """Issue the next number of ``now``'s month (Shanghai time)."""
     month = now.astimezone(SHANGHAI).strftime("%Y%m")
-    table = NumberSequence._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (month, last) VALUES (%s, 1) "
-            f"ON CONFLICT (month) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [month],
-        )
-        serial = cursor.fetchone()[0]
+    serial = _draw_apart(month) if connection.vendor == "postgresql" else None
+    if serial is None:
+        serial = _draw(connection.cursor(), month)
     if serial > 99999:
         # Five digits is the format the company prints on forms; overflowing it is an
         # operational emergency, not something to paper over with a sixth digit.
         raise OverflowError(f"more than 99999 complaints registered in {month}")
     return f"TS{month}{serial:05d}"
+
+
+def _draw(cursor: Any, month: str) -> int:
+    with cursor:
+        cursor.execute(_DRAW.format(table=NumberSequence._meta.db_table), [month])
+        return int(cursor.fetchone()[0])
+
+
+def _draw_apart(month: str) -> int | None:
+    """The serial drawn and committed on this thread's numbering connection; None when that
+    cannot be had in time — the caller's own transaction already holds the month's row (a
+    legacy import numbering in the same transaction), so drawing there is the way through."""
+    import psycopg
+
+    for attempt in (1, 2):
+        conn = _numbering_connection()
+        try:
+            return _draw(conn.cursor(), month)
+        except psycopg.errors.LockNotAvailable:
+            return None
+        except psycopg.OperationalError:
+            # The server restarted or the connection was cut while idle: reconnect once.
+            close()
+            if attempt == 2:
+                raise
+    return None
+
+
+def _numbering_connection() -> Any:
+    params = connection.get_connection_params()
+    key = (params.get("host"), params.get("port"), params.get("dbname"))
+    conn = getattr(_own, "conn", None)
+    if conn is None or conn.closed or _own.key != key:
+        close()
+        conn = connection.get_new_connection(params)
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            # The draw need not wait for the disk: the registration's own commit flushes the
+            # log past it, and a draw lost in a crash was used by no committed complaint.
+            cur.execute("SET synchronous_commit = off")
+            cur.execute("SET lock_timeout = '2s'")
+        _own.conn, _own.key = conn, key
+        with _open_lock:
+            _open.add(conn)
+    return conn
+
+
+def close() -> None:
+    """Close this thread's numbering connection, if it has one."""
+    conn = getattr(_own, "conn", None)
+    _own.conn = None
+    if conn is not None:
+        _close(conn)
+
+
+def close_all() -> None:
+    """Close every thread's numbering connection (before a test database is dropped)."""
+    with _open_lock:
+        conns = list(_open)
+    for conn in conns:
+        _close(conn)
+
+
+def _close(conn: Any) -> None:
+    with _open_lock:
+        _open.discard(conn)
+    if not conn.closed:
+        conn.close()
+
+
+def forget_serials() -> None:
+    """Tests on PostgreSQL: serials are committed outside the test's transaction, so each
+    test starts from empty months as it would on SQLite."""
+    if connection.vendor != "postgresql":
+        return
+    conn = _numbering_connection()
+    with conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {NumberSequence._meta.db_table}")

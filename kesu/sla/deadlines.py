@@ -149,6 +149,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
     seen: set[tuple[str, str]] = set()
     starts = {key: row.started_at for key, row in rows.items()}
     raised_at = now if raised else None
+    new_rows: list[Deadline] = []
 
     for w in [] if finished else _wanted(complaint, applicable(complaint), now, starts=starts,
                                          raised_at=raised_at):
@@ -158,15 +159,17 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
         if row is None:
             if raised_at is not None and w.start < raised_at:
                 w.start = raised_at
-            Deadline.objects.create(
+            new_rows.append(Deadline(
                 complaint=complaint, kind=w.kind, ref=w.ref, policy=w.policy, working=w.policy.working,
                 started_at=w.start, due_at=due_after(w.policy, w.start, calendar),
                 warn_at=due_after(w.policy, w.start, calendar, WARN_FRACTION), met_at=w.met_at,
                 paused_at=now if complaint.status == Status.ON_HOLD and w.met_at is None else None,
                 created_at=now,
-            )
+            ))
             continue
         _update(row, w, complaint, calendar, now)
+    # One INSERT for all of them: a registration owes six limits at once.
+    Deadline.objects.bulk_create(new_rows)
 
     # Rows nothing asks for any more: cancelled (merged, invalid, a rolled-over progress row),
     # or met when the complaint closed.

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from bench import fasttext, plan, sources
 from bench.generate import Options, generate, plan_only
-from kesu.complaints import actions
+from kesu.complaints import actions, numbering
 from kesu.complaints.models import (
     Channel,
     Complaint,
@@ -215,6 +215,9 @@ def test_generated_rows_equal_what_the_actions_write_for_the_same_plans(monkeypa
         by_actions = _snapshot()
         raise _Rollback
     assert not Complaint.objects.exists()
+    # On PostgreSQL the replay's numbers were committed apart from it (R-IN-4, numbering.py):
+    # start the generator from the same empty months.
+    numbering.forget_serials()
 
     generate(options)
     by_generator = _snapshot()

@@ -90,9 +90,11 @@ def test_r_in_4_failed_validation_leaves_no_gap_and_no_duplicate(org, make_intak
     assert sorted(numbers) == [first.number, second.number]
 
 
-def test_r_in_4_failure_after_numbering_rolls_the_number_back(org, make_intake, monkeypatch):
-    """A registration that fails after drawing its number leaves no complaint behind, and the
-    number it drew is issued once only: to the next registration that succeeds."""
+def test_r_in_4_failure_after_numbering_never_reuses_the_number(org, make_intake, monkeypatch):
+    """A registration that fails after drawing its number leaves no complaint behind, and its
+    number is never issued twice. On PostgreSQL the number was committed on its own (so that
+    registrations do not queue on the month's row): the serial stays unused, a gap. On SQLite,
+    drawn inside the registration's transaction, it is given back to the next registration."""
     clerk = org["clerk"]
     now = datetime(2026, 11, 10, 10, 0, tzinfo=SHANGHAI)
     first = actions.register(_intake(make_intake, 1), by=clerk, now=now).complaint
@@ -105,12 +107,57 @@ def test_r_in_4_failure_after_numbering_rolls_the_number_back(org, make_intake, 
         actions.register(_intake(make_intake, 2), by=clerk, now=now)
     monkeypatch.undo()
     assert Complaint.objects.count() == 1
-    assert NumberSequence.objects.get(month="202611").last == 1
+    drawn = 2 if connection.vendor == "postgresql" else 1
+    assert NumberSequence.objects.get(month="202611").last == drawn
 
     second = actions.register(_intake(make_intake, 3), by=clerk, now=now).complaint
     numbers = list(Complaint.objects.values_list("number", flat=True))
     assert len(numbers) == len(set(numbers)) == 2
-    assert _serial(second.number) == _serial(first.number) + 1
+    assert _serial(second.number) == _serial(first.number) + drawn
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite has one writer at a time")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_r_in_4_a_registration_in_progress_does_not_hold_up_the_next_number(org, make_intake):
+    """PostgreSQL: while one registration's transaction is still open after drawing its
+    number, another clerk's registration draws the next number and commits at once."""
+    clerk_id = org["clerk"].pk
+    now = datetime(2026, 11, 15, 10, 0, tzinfo=SHANGHAI)
+    drawn, release = threading.Event(), threading.Event()
+    done: list[str] = []
+    errors: list[BaseException] = []
+    real_schedule = actions.deadlines.schedule
+
+    def slow_schedule(complaint, **kwargs):
+        if complaint.contact_phone == "13900000001":
+            drawn.set()
+            release.wait(timeout=30)
+        return real_schedule(complaint, **kwargs)
+
+    def first() -> None:
+        try:
+            done.append(actions.register(_intake(make_intake, 1), by=User.objects.get(pk=clerk_id),
+                                         now=now).complaint.number)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    actions.deadlines.schedule = slow_schedule
+    try:
+        slow = threading.Thread(target=first)
+        slow.start()
+        assert drawn.wait(timeout=30)
+        # The first registration holds its transaction open; this one must not wait for it.
+        second = actions.register(_intake(make_intake, 2), by=User.objects.get(pk=clerk_id), now=now).complaint
+        assert not done, "the second registration waited for the first to commit"
+        release.set()
+        slow.join(timeout=30)
+    finally:
+        release.set()
+        actions.deadlines.schedule = real_schedule
+    assert errors == []
+    assert _serial(done[0]) == 1 and _serial(second.number) == 2
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
