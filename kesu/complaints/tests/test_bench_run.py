@@ -46,6 +46,10 @@ def test_bench_run_measures_every_scenario_over_http(tmp_path: Path) -> None:
     assert res["limit"]["wsgi"]["requests"] == 10 and res["limit"]["direct"]["requests"] == 10
     assert max(res["kesu_rss_mb"]) > 0
     assert set(res["pages"]) == {"queue", "page"}
+    # Every read scenario once more with one client, against its latency target.
+    assert set(res["latency"]) == {name for name, _l, _t in bench_run.SCENARIOS[1:]}
+    assert all(v["requests"] == 10 and v["errors"] == 0 for v in res["latency"].values())
+    assert "One request at a time" in report
     # The printed table names each scenario, the limit fractions and the command.
     assert "lookup by number" in report and "of (b)" in report
     assert "kesu bench run --sizes 200" in report
@@ -65,7 +69,7 @@ def test_docs_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not os.environ.get("KESU_BENCH_PEER"), reason="installs django-helpdesk from PyPI: KESU_BENCH_PEER=1")
 def test_bench_run_with_the_peer(tmp_path: Path) -> None:
-    results, report = _run(tmp_path, "--peer", "--no-limit", "--no-pages")
+    results, report = _run(tmp_path, "--peer", "--no-limit", "--no-latency")
     (res,) = results
     assert res["peer"]["intake"]["statuses"] == {"201": 10}
     assert res["peer_tickets"] >= 200
