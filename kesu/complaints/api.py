@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Header, Query, Router, Schema
@@ -46,6 +46,16 @@ def _load(request: HttpRequest, number: str, version: int | None = None) -> Comp
 
 def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
     return present.detail(queries.access_complaint(_user(request), number), _user(request))
+
+
+def _rendered(request: HttpRequest, body: Any) -> HttpResponse:
+    """The hot reads, rendered as ``present`` built them. Their schemas stay the documented
+    contract, checked by the tests (``tests/test_api_schemas.py``);
+    validating every row against them again on each request was a fifth of a list's time
+    (docs/performance.md)."""
+    from kesu.api import api
+
+    return api.create_response(request, body, status=200)
 
 
 # --- register, list, read -------------------------------------------------------------------
@@ -94,7 +104,8 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
         qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
                                        **f.dict(exclude={"cursor", "limit", "sort"}))
         page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
-        return {"items": [present.list_item(c, user) for c in page.rows], "next_cursor": page.next_cursor}
+        return _rendered(request, {"items": [present.list_item(c, user) for c in page.rows],
+                                   "next_cursor": page.next_cursor})
 
 
 # Registered before /complaints/{number}: URL patterns are tried in order, and that one would
@@ -109,13 +120,13 @@ def suggest_classification(request: HttpRequest, payload: schemas.SuggestIn):
 
 @router.get("/complaints/{number}", response=schemas.ComplaintOut, summary="Get a complaint by number")
 def get_complaint(request: HttpRequest, number: str):
-    return _detail(request, number)
+    return _rendered(request, _detail(request, number))
 
 
 @router.get("/complaints/{number}/timeline", response=list[schemas.EventOut], summary="The timeline")
 def get_timeline(request: HttpRequest, number: str):
     complaint = _load(request, number)
-    return [present.event_row(e) for e in complaint.events.select_related("actor")]
+    return _rendered(request, [present.event_row(e) for e in complaint.events.select_related("actor")])
 
 
 @router.post("/complaints/{number}/contact", response=schemas.ContactOut,
