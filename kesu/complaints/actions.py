@@ -402,7 +402,8 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         timeline.record(complaint, Event.REPEAT_LINKED, by=by, at=now, repeat_of=repeat_of.number)
     _route(complaint, by=by, now=now, reason=_("Level routing at registration"))
     _flag_gm_copy(complaint, by=by, now=now)
-    deadlines.schedule(complaint, now=now)
+    # Kept for the answer to the clerk, which shows them: no need to read them back.
+    complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True)
     notify.acknowledge(complaint, lookup_code=lookup_code, now=now)
     complaint.lookup_code = lookup_code
     return complaint

@@ -91,7 +91,10 @@ def list_item(c: Complaint, user: User) -> dict[str, Any]:
 
 
 def deadline_rows(c: Complaint, now: datetime) -> list[dict[str, Any]]:
-    rows = Deadline.objects.filter(complaint=c, cancelled_at=None).order_by("due_at")
+    # A complaint registered in this request carries the rows it was given (actions.register).
+    fresh = getattr(c, "new_deadlines", None)
+    rows = (sorted(fresh, key=lambda d: d.due_at) if fresh is not None
+            else Deadline.objects.filter(complaint=c, cancelled_at=None).order_by("due_at"))
     return [
         {
             "kind": d.kind,
@@ -167,7 +170,9 @@ def detail(c: Complaint, user: User) -> dict[str, Any]:
         closing_reason=c.closing_reason,
         allowed_actions=actions_for(user, c),
         deadlines=deadline_rows(c, now),
-        transfers=[transfer_row(t) for t in c.transfers.select_related("to_unit", "to_user", "by", "answered_by")],
+        # Every transfer counts itself in the same transaction: most complaints have none.
+        transfers=[transfer_row(t) for t in c.transfers.select_related("to_unit", "to_user", "by", "answered_by")]
+        if c.transfer_count else [],
         attachments=[
             {"id": a.pk, "name": a.original_name, "kind": a.kind, "content_type": a.content_type,
              "size": a.size, "uploaded_at": a.uploaded_at,

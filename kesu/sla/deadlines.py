@@ -98,12 +98,12 @@ class Want:
 
 
 def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime, *,
-            starts: dict[tuple[str, str], datetime], raised_at: datetime | None) -> list[Want]:
+            starts: dict[tuple[str, str], datetime], raised_at: datetime | None, new: bool = False) -> list[Want]:
     """The rows the complaint should have now, each with when (if) it was met. ``starts`` are
     the stored rows' starts; ``raised_at`` is when the level was raised, if it was just now."""
     wants: list[Want] = []
     received = complaint.received_at
-    contacts = list(
+    contacts = [] if new else list(
         complaint.events.filter(kind__in=CONTACT_EVENTS).order_by("at").values_list("kind", "at")
     )
     last_contact = max((at for _k, at in contacts), default=None)
@@ -128,12 +128,12 @@ def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime, *,
     if complaint.channel == "12315":
         want(K.PLATFORM_RESULT, received, complaint.platform_result_at)
     # A hand-over to a new handler is not a request for cause and countermeasure.
-    for t in Transfer.objects.filter(complaint=complaint, new_handler=False).only("id", "at", "answered_at"):
+    for t in [] if new else Transfer.objects.filter(complaint=complaint, new_handler=False).only("id", "at", "answered_at"):
         want(K.ANSWER, t.at, t.answered_at, ref=str(t.pk))
     return wants
 
 
-def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> None:
+def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: bool = False) -> list[Deadline]:
     """Bring the complaint's rows in line with its level, state, transfers and contacts.
 
     ``raised``: the level has just been raised (escalation, R-WF-5). A limit the new level owes
@@ -141,9 +141,12 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
     otherwise a complaint escalated for a missed limit would owe the new handler something
     already overdue, breached by the next sweep before anyone could act. Limits both levels owe
     keep their start and take the new length, unless already missed (see ``_update``).
+
+    ``new``: the complaint was registered in this transaction, so it has no rows, contacts or
+    transfers yet, and nothing need be read to know it. Returns the rows created.
     """
     calendar = BusinessCalendar.load()
-    rows = {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
+    rows = {} if new else {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
     finished = complaint.status in (Status.MERGED, Status.INVALID)
     closed = complaint.status == Status.CLOSED
     seen: set[tuple[str, str]] = set()
@@ -152,7 +155,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
     new_rows: list[Deadline] = []
 
     for w in [] if finished else _wanted(complaint, applicable(complaint), now, starts=starts,
-                                         raised_at=raised_at):
+                                         raised_at=raised_at, new=new):
         key = (w.kind, w.ref)
         seen.add(key)
         row = rows.get(key)
@@ -170,6 +173,8 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
         _update(row, w, complaint, calendar, now)
     # One INSERT for all of them: a registration owes six limits at once.
     Deadline.objects.bulk_create(new_rows)
+    if new:
+        return new_rows
 
     # Rows nothing asks for any more: cancelled (merged, invalid, a rolled-over progress row),
     # or met when the complaint closed.
@@ -181,6 +186,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False) -> No
         else:
             Deadline.objects.filter(pk=row.pk).update(cancelled_at=now)
     _promised(complaint, rows, now, cancel=finished)
+    return new_rows
 
 
 def _update(row: Deadline, w: Want, complaint: Complaint, calendar: BusinessCalendar, now: datetime) -> None:
