@@ -3,7 +3,8 @@
 A complaint registered over Kesu's API during the run is the template: its customer, the
 complaint, its timeline events, its deadline rows and its outbox notifications, plus the bump
 of the month's number sequence. ``Cloner.insert`` writes a copy of that row set with fresh
-keys (number, phone, dedupe keys) in one transaction, with plain DB-API:
+keys (number, phone, dedupe keys) in one transaction, with plain DB-API — the number bump
+committed on its own before it on PostgreSQL, as Kesu draws numbers there:
 
 (a) ``direct()``: one process, one transaction per complaint, in a loop;
 (b) ``application``: a bare WSGI function (no framework, no auth, no validation beyond parsing
@@ -81,9 +82,19 @@ def counts(rows: dict[str, Any]) -> dict[str, int]:
 class Cloner:
     def __init__(self, rows: dict[str, Any]) -> None:
         self.rows = rows
+        self._generated: dict[str, set[str]] = {}
+
+    def _computed(self, conn: Any, table: str) -> set[str]:
+        """PostgreSQL's generated columns (the search vector): the server writes them."""
+        if table not in self._generated:
+            self._generated[table] = set() if _sqlite(conn) else {r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND is_generated = 'ALWAYS'", [table]).fetchall()}
+        return self._generated[table]
 
     def _insert(self, conn: Any, table: str, row: dict[str, Any]) -> int:
-        row = {k: v for k, v in row.items() if k != "id"}
+        skip = {"id", *self._computed(conn, table)}
+        row = {k: v for k, v in row.items() if k not in skip}
         cols = ", ".join(f'"{k}"' for k in row)
         if _sqlite(conn):
             cur = conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * len(row))})',
@@ -103,11 +114,17 @@ class Cloner:
         sqlite = _sqlite(conn)
         if sqlite:
             conn.execute("BEGIN IMMEDIATE")
+        seq = self.rows["sequence"]
+        if seq and not sqlite:
+            # As Kesu numbers on PostgreSQL (kesu/complaints/numbering.py): the draw committed on
+            # its own, without waiting for the disk, before the registration's transaction.
+            conn.execute("SET LOCAL synchronous_commit = off")
+            conn.execute("UPDATE complaints_numbersequence SET last = last + 1 WHERE month = %s",
+                         [seq[0]["month"]])
+            conn.commit()
         try:
-            seq = self.rows["sequence"]
-            if seq:
-                ph = "?" if sqlite else "%s"
-                conn.execute(f"UPDATE complaints_numbersequence SET last = last + 1 WHERE month = {ph}",
+            if seq and sqlite:
+                conn.execute("UPDATE complaints_numbersequence SET last = last + 1 WHERE month = ?",
                              [seq[0]["month"]])
             customer_id = None
             for row in self.rows["complaints_customer"]:

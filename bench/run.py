@@ -80,6 +80,7 @@ class Options:
     # Every read scenario again with one client: the latency targets of issue 6 and the page
     # benchmark of issue 4. With 8 clients on 2 cores a request mostly waits for a core.
     latency: bool = True
+    only: list[str] | None = None  # scenario names to run (default: all)
     fresh: bool = False
     budget: float = 120.0  # seconds per scenario at most
     seed: int = 1
@@ -272,6 +273,8 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
         ps = ctx.__enter__() if ctx else None
         try:
             for name, _label, _target in SCENARIOS:
+                if opts.only and name not in opts.only:
+                    continue
                 log(f"{kind} {size:,}: kesu {name}")
                 out["kesu"][name] = measure(ks.port, kreqs[name], opts)
                 if ps and name in preqs:
@@ -279,19 +282,21 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
                     out["peer"][name] = measure(ps.port, preqs[name], opts)
             if opts.latency:
                 for name, _label, _target in SCENARIOS[1:]:
+                    if opts.only and name not in opts.only:
+                        continue
                     log(f"{kind} {size:,}: one client, kesu {name}")
                     out["latency"][name] = measure(ks.port, kreqs[name], opts, clients=1)
                     if ps and name in preqs:
                         log(f"{kind} {size:,}: one client, peer {name}")
                         out["peer_latency"][name] = measure(ps.port, preqs[name], opts, clients=1)
-                out["pages"] = {name: out["latency"][name] for name in ("queue", "page")}
+                out["pages"] = {name: out["latency"][name] for name in ("queue", "page") if name in out["latency"]}
             out["kesu_rss_mb"] = ks.worker_rss_mb()
             if ps:
                 out["peer_rss_mb"] = ps.worker_rss_mb()
         finally:
             if ctx:
                 ctx.__exit__(None, None, None)
-    if opts.limit:
+    if opts.limit and "intake" in out["kesu"]:
         out["limit"] = run_limit(url, folder, kreqs["intake"], opts)
     return out
 
@@ -509,7 +514,7 @@ def latency_table(results: list[dict]) -> list[str]:
 
 def page_table(results: list[dict]) -> list[str]:
     """Issue 4: the two pages at each size, one client, and the ratio to the smallest size."""
-    rows = [r for r in results if r.get("pages")]
+    rows = [r for r in results if {"queue", "page"} <= set(r.get("pages") or {})]
     if not rows:
         return []
     lines = ["#### Workbench pages, one request at a time (issue 4)", "",
@@ -584,6 +589,7 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--no-limit", action="store_true", help="skip the physical limit")
     p.add_argument("--no-latency", action="store_true",
                    help="skip the one-client pass over the read scenarios (latency targets, pages)")
+    p.add_argument("--only", help="run only these scenarios (comma-separated names: intake, list, queue, …)")
     p.add_argument("--fresh", action="store_true", help="regenerate the databases")
     p.add_argument("--budget", type=float, default=120.0, help="seconds per scenario at most")
     p.add_argument("--seed", type=int, default=1)
@@ -599,7 +605,7 @@ def parse(argv: list[str]) -> Options:
         sizes=[int(x) for x in a.sizes.split(",")], databases=a.databases.split(","),
         requests=a.requests, intake=a.intake, clients=a.clients, workers=a.workers, peer=a.peer,
         peer_sizes=[int(x) for x in a.peer_sizes.split(",")] if a.peer_sizes else None,
-        limit=not a.no_limit, latency=not a.no_latency, fresh=a.fresh, budget=a.budget, seed=a.seed,
+        limit=not a.no_limit, latency=not a.no_latency, only=a.only.split(",") if a.only else None, fresh=a.fresh, budget=a.budget, seed=a.seed,
         docs=None if a.no_docs else a.docs, json=a.json, data=a.data, section=a.section, quiet=a.quiet,
         command="kesu bench run " + " ".join(shlex.quote(x) for x in argv),
     )

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from kesu.lib.errors import Conflict, Forbidden, Invalid
 from kesu.lib.phones import InvalidPhone, normalize_phone
-from kesu.lib.text import clean_text, similarity
+from kesu.lib.text import clean_text, dice, tokens
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
 
@@ -288,17 +288,21 @@ def _find_repeat(customer: Customer | None, intake: Intake, text: str, received:
     """R-IN-7: the same customer, the same matter (order, product or similar text), within 30 days."""
     if customer is None:
         return None
+    # Only the compared columns (and the number, for the timeline): a frequent complainant
+    # has dozens of complaints in the window, each some 60 columns wide.
     earlier = Complaint.objects.filter(
         customer=customer, received_at__gte=received - REPEAT_WINDOW, received_at__lte=received
-    ).exclude(status=Status.MERGED).order_by("-received_at", "-id")[:50]
+    ).exclude(status=Status.MERGED).order_by("-received_at", "-id").only(
+        "number", "order_number", "product", "summary", "description")[:50]
     # Compare as stored: the earlier complaint's order and product went through clean_text.
     order_number, product = clean_text(intake.order_number), clean_text(intake.product)
+    wording = set(tokens(text))
     for candidate in earlier:
         if order_number and candidate.order_number == order_number:
             return candidate
         if product and candidate.product == product:
             return candidate
-        if similarity(text, f"{candidate.summary} {candidate.description}") >= REPEAT_SIMILARITY:
+        if dice(wording, set(tokens(f"{candidate.summary} {candidate.description}"))) >= REPEAT_SIMILARITY:
             return candidate
     return None
 

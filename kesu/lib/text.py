@@ -54,7 +54,11 @@ def index_text(*parts: str) -> str:
 
 def similarity(a: str, b: str) -> float:
     """Dice coefficient over the two texts' bigram sets, 0..1."""
-    sa, sb = set(tokens(a)), set(tokens(b))
+    return dice(set(tokens(a)), set(tokens(b)))
+
+
+def dice(sa: set[str], sb: set[str]) -> float:
+    """Dice coefficient of two bigram sets; ``similarity`` for a text compared with many."""
     if not sa or not sb:
         return 0.0
     return 2 * len(sa & sb) / (len(sa) + len(sb))
