@@ -178,3 +178,19 @@ def test_list_queries_marked_for_it_read_from_the_replica_and_writes_never_do(re
     assert type(unit).objects.get(pk=unit.pk).name == "北京旗舰店"
     health = Client().get("/healthz").json()
     assert health["replica"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_exports_read_their_rows_from_the_replica_and_log_on_the_primary(replica_alias, api, register):
+    complaint = register()
+    default = connections["default"]
+    with CaptureQueriesContext(replica_alias) as on_replica, CaptureQueriesContext(default) as on_default:
+        response = api("manager").get("/complaints/export", {"format": "csv"})
+        body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert response.status_code == 200 and complaint.number in body
+    assert any('FROM "complaints_complaint"' in q["sql"] for q in on_replica.captured_queries)
+    assert not any('FROM "complaints_complaint"' in q["sql"] for q in on_default.captured_queries)
+    # The export's log row (who exported what, R-AX-2) is written to the primary.
+    assert not any(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE")) for q in on_replica.captured_queries)
+    assert any("imports_exportlog" in q["sql"] and q["sql"].lstrip().upper().startswith("UPDATE")
+               for q in on_default.captured_queries)
