@@ -4,10 +4,14 @@ admin, the API) never run the query."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+
+UNITS_SESSION_KEY = "workbench.units"
+UNITS_TTL = 60  # seconds the header's unit names may lag behind an administrator's change
 
 
 def header(request: HttpRequest) -> dict[str, Any]:
@@ -16,8 +20,24 @@ def header(request: HttpRequest) -> dict[str, Any]:
         return {}
     role, tier = str(user.get_role_display()), str(user.get_tier_display())
     return {
-        "user_units": SimpleLazyObject(lambda: [u.name for u in user.units.all()]),
+        "user_units": SimpleLazyObject(lambda: unit_names(request, user)),
         # Some roles' names already say the tier (二级客服主管); don't print it twice.
         "tier_label": "" if tier == role else tier,
         "role_label": role,
     }
+
+
+def unit_names(request: HttpRequest, user: Any) -> list[str]:
+    """The user's units, kept in the session for ``UNITS_TTL`` seconds: one query and its
+    objects on every page were a twentieth of a queue page's time, for a label that changes
+    when an administrator moves someone. What the user may see is never taken from here
+    (``queries.visible_to`` reads the units on each request)."""
+    session = getattr(request, "session", None)
+    stored = session.get(UNITS_SESSION_KEY) if session is not None else None
+    if (isinstance(stored, dict) and stored.get("user") == user.pk
+            and 0 <= time.time() - stored.get("at", 0) < UNITS_TTL):
+        return list(stored["names"])
+    names = list(user.units.values_list("name", flat=True))
+    if session is not None:
+        session[UNITS_SESSION_KEY] = {"user": user.pk, "at": time.time(), "names": names}
+    return names

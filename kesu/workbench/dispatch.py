@@ -20,6 +20,7 @@ from kesu.lib.errors import Invalid, NotFound
 from kesu.org.models import User
 
 from . import forms
+from .render import QUICK
 
 Call = Callable[[Complaint, User, dict[str, Any]], Any]
 
@@ -37,7 +38,7 @@ class Step:
 
 def build(name: str, step: Step, complaint: Complaint, user: User, data: Any = None, files: Any = None) -> djforms.Form:
     """The step's form, bound to ``data`` when given; context forms get the complaint and user."""
-    kwargs: dict[str, Any] = {"prefix": name}
+    kwargs: dict[str, Any] = {"prefix": name, "renderer": QUICK}  # inputs drawn in Python (render.py)
     if issubclass(step.form, forms.ContextForm):
         kwargs.update(complaint=complaint, user=user)
     if data is None:

@@ -29,15 +29,36 @@ def units(user: User, now: datetime) -> QuerySet[Complaint]:
     return queries.visible_to(user).filter(status__in=OPEN)
 
 
-def review(user: User, now: datetime) -> QuerySet[Complaint]:
+def _review_parts(user: User) -> list[Q]:
+    """What awaits this user's review, one condition per state (they never overlap)."""
     if user.is_read_only or user.tier < 2:
-        return Complaint.objects.none()
+        return []
     # Complaint.reviewer_tier in SQL: level 1 needs tier 2, levels 2 and 3 need tier 3.
     levels = [Level.ONE] if user.tier == 2 else list(Level.values)
-    wanted = Q(status__in=REVIEW_STATES, level__in=levels, reviewed_at=None)
-    if user.tier >= 2:
-        wanted |= Q(status=Status.AWAITING_APPROVAL)
+    parts = [Q(status=state, level__in=levels, reviewed_at=None) for state in REVIEW_STATES]
+    return [*parts, Q(status=Status.AWAITING_APPROVAL)]
+
+
+def review(user: User, now: datetime) -> QuerySet[Complaint]:
+    parts = _review_parts(user)
+    if not parts:
+        return Complaint.objects.none()
+    wanted = Q()
+    for part in parts:
+        wanted |= part
     return queries.visible_to(user).filter(wanted)
+
+
+def review_count(user: User, now: datetime, cap: int) -> int:
+    """The review badge, state by state: each state is a walk down the (status, -id) index that
+    stops at ``cap + 1``. The four states OR'ed in one query made PostgreSQL read every
+    complaint in them (25,000 of a million, 50–100 ms) to sort out the newest hundred."""
+    visible, total = queries.visible_to(user), 0
+    for part in _review_parts(user):
+        total += queries.capped_count(visible.filter(part), cap)
+        if total > cap:
+            break
+    return total
 
 
 def due_soon(user: User, now: datetime) -> QuerySet[Complaint]:
@@ -61,15 +82,23 @@ class Queue:
     label: str
     query: Callable[[User, datetime], QuerySet[Complaint]]
     roles: frozenset[str] | None = None  # None: every user
+    # The badge's count where counting ``query`` itself is slow; same number, at most cap + 1.
+    counter: Callable[[User, datetime, int], int] | None = None
 
     def shown_to(self, user: User) -> bool:
         return self.roles is None or user.role in self.roles or user.is_superuser
+
+    def count(self, user: User, now: datetime, cap: int) -> int:
+        """At most ``cap + 1`` (``queries.capped_count``): for the navigation badge."""
+        if self.counter is not None:
+            return self.counter(user, now, cap)
+        return queries.capped_count(self.query(user, now), cap)
 
 
 QUEUES = [
     Queue("mine", _("My complaints"), mine),
     Queue("units", _("My units'"), units),
-    Queue("review", _("Awaiting my review"), review),
+    Queue("review", _("Awaiting my review"), review, counter=review_count),
     Queue("due_soon", _("Due within 24 h"), due_soon),
     Queue("overdue", _("Overdue"), overdue),
     Queue("gm_copy", _("Copied to me"), gm_copy, frozenset({Role.GM, Role.GM_OFFICE})),

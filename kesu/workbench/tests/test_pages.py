@@ -99,6 +99,32 @@ def test_review_queue_for_tier_2_only(org, register):
     assert c.number not in login(org["handler"]).get("/queue/review/").content.decode()
 
 
+def test_r_rt_2_review_badge_counts_what_the_review_queue_lists(org, register, monkeypatch):
+    """The review badge is counted state by state (``queues.review_count``, for speed at a
+    million complaints); it must count what the list shows, for tier 2 and tier 3, capped."""
+    import re
+
+    from kesu.workbench import views
+
+    made = [register() for _ in range(6)]
+    for c, state in zip(made, [Status.REPLIED, Status.FOLLOW_UP, Status.INVALID, Status.AWAITING_APPROVAL,
+                               Status.REPLIED, Status.ACCEPTED], strict=True):
+        Complaint.objects.filter(pk=c.pk).update(status=state, level=1)
+    Complaint.objects.filter(pk=made[4].pk).update(reviewed_at=timezone.now())  # already reviewed
+    Complaint.objects.filter(pk=made[1].pk).update(level=2)  # a level-2 complaint: tier 3 reviews it
+
+    def badge_and_rows(user) -> tuple[str, int]:
+        page = login(user).get("/queue/review/").content.decode()
+        badge = re.search(r'href="/queue/review/"[^>]*>[^<]*<span class="badge">([^<]+)</span>', page)
+        assert badge, page
+        return badge.group(1), len(re.findall(r'<td><a href="/c/', page))
+
+    assert badge_and_rows(org["manager"]) == ("3", 3)  # replied, invalid (level 1), awaiting approval
+    assert badge_and_rows(org["director"]) == ("4", 4)  # and the level-2 follow-up
+    monkeypatch.setattr(views, "BADGE_CAP", 2)
+    assert badge_and_rows(org["director"]) == ("2+", 4)
+
+
 def test_r_sla_overdue_and_due_soon_queues(org, register):
     late, soon = register(), register()
     now = timezone.now()
@@ -278,17 +304,69 @@ def test_queue_counts_are_limited_and_queries_do_not_grow_with_rows(org, registe
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    client = login(org["gm"])
+    # A new session each time: a session keeps its badges for a while (next test).
     register()
+    client = login(org["gm"])
     with CaptureQueriesContext(connection) as one:
         client.get("/queue/units/")
     for _ in range(4):
         register()
+    client = login(org["gm"])
     with CaptureQueriesContext(connection) as five:
         client.get("/queue/units/")
     assert len(five) == len(one)
     counts = [q["sql"] for q in five.captured_queries if "COUNT(" in q["sql"].upper()]
     assert counts and all("LIMIT" in sql.upper() for sql in counts)
+
+
+def test_nav_badges_are_kept_for_a_while_and_recounted_after_ones_own_change(org, register, monkeypatch):
+    """At a million complaints the badges cost more SQL than the rest of a page, so a session
+    keeps them for ``BADGE_TTL`` seconds: a colleague's new complaint shows in the list at once
+    and in the badge within that time; the user's own action recounts them on the next page."""
+    import re
+
+    from kesu.workbench import views
+
+    c = register()
+    client = login(Complaint.objects.get(pk=c.pk).owner)
+
+    def units_badge() -> tuple[int, str]:
+        page = client.get("/queue/units/").content.decode()
+        badge = re.search(r'href="/queue/units/"[^>]*>[^<]*<span class="badge">(\d+)</span>', page)
+        assert badge, page
+        return int(badge.group(1)), page
+
+    before, _page = units_badge()
+    other = register()
+    count, page = units_badge()
+    assert other.number in page and count == before  # the list is live, the badge may lag
+    assert client.post(f"/c/{c.number}/act/note/", {"note-text": "已致电客户"}).status_code == 302
+    assert units_badge()[0] == before + 1
+    third = register()
+    monkeypatch.setattr(views, "BADGE_TTL", 0)
+    count, page = units_badge()
+    assert third.number in page and count == before + 2
+
+
+def test_r_ax_1_header_units_may_lag_but_what_one_sees_follows_the_units_at_once(org, register, monkeypatch):
+    """The header's unit names are kept in the session for ``context.UNITS_TTL`` seconds; the
+    complaints one may see follow a change of units on the next request (R-AX-1)."""
+    import re
+
+    from kesu.workbench import context
+
+    def header() -> str:
+        return re.search(r'<span class="who">(.*?)</span>', client.get("/").content.decode(), re.DOTALL).group(1)
+
+    c = register()  # a Beijing complaint
+    client = login(org["outsider"])  # Shanghai
+    assert "上海门店" in header()
+    assert client.get(f"/c/{c.number}/").status_code == 404
+    org["outsider"].units.set([org["beijing"]])
+    assert client.get(f"/c/{c.number}/").status_code == 200
+    assert "上海门店" in header()  # the label lags
+    monkeypatch.setattr(context, "UNITS_TTL", 0)
+    assert "北京门店" in header() and "上海门店" not in header()
 
 
 def test_header_shows_tier_and_role_on_auth_pages(org):
