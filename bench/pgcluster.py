@@ -84,9 +84,10 @@ def start() -> str:
         if not sock.exists():
             subprocess.run([*_as_owner(), "mkdir", str(sock)], check=True)
         # Server defaults except what a benchmark of a million rows needs on a small box: a
-        # larger shared_buffers/work_mem is what any production install sets (docs/deploy.md).
+        # larger shared_buffers/work_mem is what any production install sets (docs/deploy.md);
+        # no JIT and SSD page costs, as deploy/postgresql.conf (JIT cost a queue page 48 ms).
         options = (f"-c listen_addresses=127.0.0.1 -p {state['port']} -k {sock} "
-                   "-c shared_buffers=512MB -c max_connections=200")
+                   "-c shared_buffers=512MB -c max_connections=200 -c jit=off -c random_page_cost=1.1")
         subprocess.run([*_as_owner(), str(bindir / "pg_ctl"), "-D", str(HOME / "data"), "-l",
                         str(HOME / "server.log"), "-w", "-t", "120", "-o", options, "start"],
                        check=True, capture_output=True, cwd="/")

@@ -181,6 +181,23 @@ def test_list_queries_marked_for_it_read_from_the_replica_and_writes_never_do(re
 
 
 @pytest.mark.django_db(transaction=True)
+def test_workbench_queues_read_their_rows_from_the_replica(replica_alias, register, org):
+    complaint = register()
+    client = Client()
+    client.force_login(org["clerk"])
+    default = connections["default"]
+    with CaptureQueriesContext(replica_alias) as on_replica, CaptureQueriesContext(default) as on_default:
+        page = client.get("/queue/units/")
+    assert page.status_code == 200 and complaint.number in page.content.decode()
+    assert any('FROM "complaints_complaint"' in q["sql"] for q in on_replica.captured_queries)
+    assert not any('FROM "complaints_complaint"' in q["sql"] for q in on_default.captured_queries)
+    # The complaint page is read from the primary: the user may have just changed it.
+    with CaptureQueriesContext(replica_alias) as on_replica:
+        assert client.get(f"/c/{complaint.number}/").status_code == 200
+    assert not on_replica.captured_queries
+
+
+@pytest.mark.django_db(transaction=True)
 def test_exports_read_their_rows_from_the_replica_and_log_on_the_primary(replica_alias, api, register):
     complaint = register()
     default = connections["default"]

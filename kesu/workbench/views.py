@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from kesu import replica
 from kesu.comms import phrases, scripts
 from kesu.complaints import actions, present, queries
 from kesu.complaints.classification import suggest as suggest_classification
@@ -78,7 +79,8 @@ def _badge_counts(request: HttpRequest, user: User, now: datetime) -> dict[str, 
     if (isinstance(stored, dict) and stored.get("cap") == BADGE_CAP
             and 0 <= time.time() - stored.get("at", 0) < BADGE_TTL):
         return stored["counts"]
-    counts = {q.name: q.count(user, now, BADGE_CAP) for q in queues.for_user(user)}
+    with replica.reads():
+        counts = {q.name: q.count(user, now, BADGE_CAP) for q in queues.for_user(user)}
     request.session[BADGE_SESSION_KEY] = {"at": time.time(), "cap": BADGE_CAP, "counts": counts}
     return counts
 
@@ -139,19 +141,21 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
     form = QueueFilterForm(request.GET or None, renderer=QUICK)
     qs = chosen.query(user, now).only(*LIST_COLUMNS)
     error = ""
-    if form.is_bound and form.is_valid():
-        try:
-            qs = queries.filter_complaints(qs, now=now, **form.filters())
-            if form.cleaned_data["q"]:
-                qs = _search(qs, form.cleaned_data["q"], now)
-            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE,
-                                       form.cleaned_data["sort"] or "-id")
-        except Invalid as exc:
-            error, page = str(exc.message), queries.Page([], None)
-    elif form.is_bound:
-        page = queries.Page([], None)
-    else:
-        page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
+    # A queue may be a moment old: its rows come from the read replica when there is one.
+    with replica.reads():
+        if form.is_bound and form.is_valid():
+            try:
+                qs = queries.filter_complaints(qs, now=now, **form.filters())
+                if form.cleaned_data["q"]:
+                    qs = _search(qs, form.cleaned_data["q"], now)
+                page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE,
+                                           form.cleaned_data["sort"] or "-id")
+            except Invalid as exc:
+                error, page = str(exc.message), queries.Page([], None)
+        elif form.is_bound:
+            page = queries.Page([], None)
+        else:
+            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
     params = request.GET.copy()
     params.pop("cursor", None)
     if page.next_cursor:
