@@ -6,15 +6,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
 from kesu.lib.phones import mask_address, mask_phone
 from kesu.org.models import User
-from kesu.sla.models import Deadline
+from kesu.sla.models import Deadline, DeadlineKind
 
 from . import permissions
-from .models import Channel, Complaint, Level, Status, TimelineEvent, Transfer, allowed_actions
+from .models import (
+    Channel,
+    Complaint,
+    Event,
+    Level,
+    Status,
+    TimelineEvent,
+    Transfer,
+    allowed_actions,
+)
 
 # Actions a user must be able to handle the complaint for; the rest are checked in actions.
 _HANDLER_ACTIONS = {
@@ -23,6 +33,15 @@ _HANDLER_ACTIONS = {
     "transfer", "message", "edit", "judge", "promise", "report_platform_result",
     "record_follow_up", "send_survey", "waive_follow_up",
 }
+
+
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """``get_FOO_display()`` without its cost (it rebuilds the field's choice map on every call:
+    0.2 ms, times every event of a timeline); an unknown value shows as itself, as there."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
 
 
 def user_ref(user: User | None) -> dict[str, Any] | None:
@@ -106,7 +125,7 @@ def deadline_rows(c: Complaint, now: datetime) -> list[dict[str, Any]]:
     return [
         {
             "kind": d.kind,
-            "label": d.get_kind_display(),
+            "label": choice_label(DeadlineKind, d.kind),
             "due_at": d.due_at,
             "met_at": d.met_at,
             "paused": d.paused_at is not None,
@@ -193,7 +212,7 @@ def detail(c: Complaint, user: User) -> dict[str, Any]:
 
 def event_row(e: TimelineEvent) -> dict[str, Any]:
     return {
-        "id": e.pk, "kind": e.kind, "label": e.get_kind_display(), "actor": user_ref(e.actor),
+        "id": e.pk, "kind": e.kind, "label": choice_label(Event, e.kind), "actor": user_ref(e.actor),
         "at": e.at, "visibility": e.visibility, "body": e.body, "before": e.before,
         "after": e.after, "data": e.data,
     }
