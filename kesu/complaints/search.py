@@ -1,18 +1,27 @@
 """Chinese full-text search over complaints.
 
 Texts are stored as CJK bigram tokens in ``Complaint.search_tokens`` (kesu.lib.text). SQLite
-indexes them with an FTS5 table kept in sync by triggers; PostgreSQL with a GIN index on
-``array_to_tsvector(string_to_array(search_tokens, ' '))``, which takes the tokens as lexemes
-unchanged, so results do not depend on the cluster's locale (the default text-search parser
-drops CJK characters under the C locale). Both are created by migration 0004.
+indexes them with an FTS5 table kept in sync by triggers (migration 0004). PostgreSQL keeps
+the tokens as a ``tsvector`` in the stored generated column ``search_vector``
+(``array_to_tsvector(string_to_array(search_tokens, ' '))``, migration 0009; not on the Django
+model: the database computes it on every write) with the GIN index ``complaint_search`` on it.
+``array_to_tsvector`` takes the tokens as lexemes unchanged, so results do not depend on the
+cluster's locale (the default text-search parser drops CJK characters under the C locale).
+
+How PostgreSQL answers a list search is chosen here, not left to the planner (``filter_text``):
+it estimates a query of several bigrams as if they were independent, but the bigrams of one
+word come together (客户到店反映: 户到 & 到店 & 店反 is in 85,000 of a million complaints,
+estimated at 721), so it read every match through the index where walking the newest
+complaints would have met a page of them within a few hundred rows; and a rare word it
+estimated as common made it walk the whole table (7 s for a word in 282 complaints).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db import connections, transaction
+from django.db.models import BooleanField, Expression, F, Func, QuerySet, Value
 from django.db.models.expressions import RawSQL
 
 from kesu.lib.text import index_text, tokens
@@ -20,26 +29,56 @@ from kesu.lib.text import index_text, tokens
 from .models import Complaint
 
 
-class TokensMatch(Func):
-    """PostgreSQL: ``array_to_tsvector(string_to_array(<tokens>, ' ')) @@ <query>::tsquery``.
+class VectorMatch(Func):
+    """PostgreSQL: ``<alias>.search_vector @@ <query>::tsquery``, which the GIN index
+    ``complaint_search`` serves; with ``indexed=False`` the same test as a function call,
+    ``ts_match_vq(…)``, which no index serves, so the planner checks the rows it walks
+    (newest first for a list page) one by one instead of reading every match.
 
-    The left side is exactly the expression of the GIN index ``complaint_search`` (migration
-    0004), so the planner can use it. ``::tsquery`` takes the query's lexemes as written:
-    ``to_tsquery`` would run them through a text-search parser, which drops CJK characters
-    under the C locale. The column is compiled by Django, so it names the right alias when
-    the queryset is joined to itself or used as a subquery.
+    The source expression is the complaint's primary key, compiled by Django, so the column
+    is named by the right alias when the queryset is joined to itself or used as a subquery
+    (``search_vector`` is not a model field). ``::tsquery`` takes the query's lexemes as
+    written: ``to_tsquery`` would run them through a text-search parser, which drops CJK
+    characters under the C locale.
     """
 
     output_field = BooleanField()
     arity = 2
 
+    def __init__(self, pk: Expression, query: Expression, *, indexed: bool = True) -> None:
+        super().__init__(pk, query)
+        self.indexed = indexed
+
     def as_sql(
         self, compiler: Any, connection: Any, **extra_context: Any
     ) -> tuple[str, list[Any]]:
-        tokens_sql, tokens_params = compiler.compile(self.source_expressions[0])
+        pk = self.source_expressions[0]
+        column = f"{compiler.quote_name_unless_alias(pk.alias)}.search_vector"
         query_sql, query_params = compiler.compile(self.source_expressions[1])
-        sql = f"array_to_tsvector(string_to_array({tokens_sql}, ' ')) @@ ({query_sql})::tsquery"
-        return sql, [*tokens_params, *query_params]
+        if self.indexed:
+            return f"{column} @@ ({query_sql})::tsquery", list(query_params)
+        return f"ts_match_vq({column}, ({query_sql})::tsquery)", list(query_params)
+
+
+class _IdIn(Func):
+    """``<alias>.id = ANY(%s::bigint[])``: a condition the primary key's index serves in order
+    (newest first), so the page stops after its rows. The ids go as one array literal built
+    here: thousands of placeholders, or a list for the driver to adapt, cost several times as
+    much (8,000 ids: 4 ms against 11 ms)."""
+
+    output_field = BooleanField()
+    arity = 1
+
+    def __init__(self, pk: Expression, ids: list[int]) -> None:
+        super().__init__(pk)
+        self.ids = ids
+
+    def as_sql(
+        self, compiler: Any, connection: Any, **extra_context: Any
+    ) -> tuple[str, list[Any]]:
+        pk_sql, pk_params = compiler.compile(self.source_expressions[0])
+        literal = "{" + ",".join(map(str, self.ids)) + "}"
+        return f"{pk_sql} = ANY(%s::bigint[])", [*pk_params, literal]
 
 
 def complaint_tokens(complaint: Complaint) -> str:
@@ -54,54 +93,102 @@ def complaint_tokens(complaint: Complaint) -> str:
     )
 
 
-# Up to this many matches (1 % of a million complaints), a search is answered from the GIN
-# index (their ids, then the rows by primary key); beyond it, by walking the newest complaints,
-# which meets a page of 51 matches within some 5,000 rows.
+# How a search is answered is chosen by its cost, from a sample: the newest NEWEST complaints
+# (a tenth of a smaller table). Measured at a million complaints, checking one row's stored vector while walking the newest
+# costs about 2 µs, reading one match found by the GIN index somewhat more (INDEXED: the
+# matches lie on pages all over the table, the newest together; and the index's bitmap costs in
+# proportion to all the word's matches, however few are then read). The sample's matches
+# estimate both: walking meets a page (PAGE rows) of the user's matches within about
+# PAGE × NEWEST / (the user's matches in the sample) rows; the index holds about (all matches
+# in the sample) × (complaints) / NEWEST. The cheaper wins. The index's answer is used only if
+# it has at most FEW matches for the list (their ids, then the page by primary key); beyond
+# that, the walk after all.
+PAGE = 51  # a page of the list (50) and one more, to know there is a next
+NEWEST = 5_000
+INDEXED = 1.5
+SAMPLED = 1_000  # matches read from the sample at most: a word in one complaint in five
 FEW = 10_000
 
 
-def _few_matches(query: str) -> list[int] | None:
-    """PostgreSQL: the ids of the complaints matching ``query`` if there are at most ``FEW``,
-    else None.
+def _walk_is_cheaper(qs: QuerySet[Complaint], query: str) -> bool:
+    """PostgreSQL: whether walking the newest complaints of ``qs`` meets a page of matches
+    sooner than the GIN index reads all of the matches, estimated from the newest complaints of
+    the table whoever may see them (so the sample costs NEWEST rows at most, whatever the
+    user's filters)."""
+    table = Complaint.objects.using(qs.db)
+    with connections[qs.db].cursor() as cur:
+        # Two probes of the primary key's index. Ids follow registration, with few gaps.
+        cur.execute(f"SELECT min(id), max(id) FROM {Complaint._meta.db_table}")
+        low, top = cur.fetchone()
+    if top is None:
+        return False
+    total = top - low + 1
+    # A tenth of a smaller table (the index's answer is cheap there anyway), all of a small one.
+    sampled = min(NEWEST, max(total // 10, 1_000))
+    if sampled >= total:
+        sample, sampled = table, table.count()
+        total = sampled
+    else:
+        sample = table.filter(pk__gt=top - sampled)
+    hits = list(sample.filter(VectorMatch(F("pk"), Value(query), indexed=False))
+                .values_list("pk", flat=True)[:SAMPLED])
+    if not hits:
+        return False
+    # The list's own filters (visibility, state, …) on the sample's matches.
+    seen = qs.filter(_IdIn(F("pk"), hits)).count() if qs.query.where else len(hits)
+    if not seen:
+        return False
+    walked = PAGE * sampled / seen
+    indexed = INDEXED * len(hits) * total / sampled
+    return walked <= indexed
 
-    Why: the planner estimates a word it has no statistics for at 0.5 % of the table and
-    prices the per-row ``array_to_tsvector`` at almost nothing, so for a list page (newest 51
-    by id) it walks the primary key backwards and rebuilds every row's vector until 51 match.
-    For a rare word at 1,000,000 complaints that is the whole table: 7 s for a word in 282
-    complaints (docs/performance.md, "Full-text search"). Here index and sequential scans are switched off for
-    one statement, which leaves the bitmap scan of the GIN index; LIMIT stops it after FEW + 1
-    rows, so a common word costs a bounded probe and then takes the walk, which is fast for it.
+
+def _few_matches(qs: QuerySet[Complaint], query: str) -> list[int] | None:
+    """PostgreSQL: the ids of the complaints of ``qs`` matching ``query`` if there are at most
+    ``FEW``, else None.
+
+    Index and sequential scans are switched off for one statement, which leaves the bitmap scan
+    of the GIN index (the planner, misled by its estimate, might walk the whole table instead);
+    LIMIT stops it after FEW + 1 rows. More working memory keeps the bitmap exact: a lossy one
+    makes PostgreSQL recheck every row of the pages it covers.
     """
-    table = Complaint._meta.db_table
-    with transaction.atomic(), connection.cursor() as cur:
+    probe = (qs.filter(VectorMatch(F("pk"), Value(query))).order_by()
+             .values_list("pk", flat=True)[: FEW + 1])
+    connection = connections[qs.db]
+    with transaction.atomic(using=qs.db), connection.cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("SET LOCAL enable_indexscan = off")
-        cur.execute(
-            f"SELECT id FROM {table} WHERE array_to_tsvector(string_to_array(search_tokens, ' ')) "
-            "@@ (%s)::tsquery LIMIT %s",
-            [query, FEW + 1],
-        )
-        ids = [row[0] for row in cur.fetchall()]
+        cur.execute("SET LOCAL work_mem = '32MB'")
+        ids = list(probe)
         # SET LOCAL lasts to the end of the outermost transaction: restore the defaults.
         cur.execute("SET LOCAL enable_seqscan TO DEFAULT")
         cur.execute("SET LOCAL enable_indexscan TO DEFAULT")
+        cur.execute("SET LOCAL work_mem TO DEFAULT")
     return ids if len(ids) <= FEW else None
 
 
 def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
-    """Complaints whose texts contain every bigram of ``q`` (AND), using the index."""
+    """Complaints whose texts contain every bigram of ``q`` (AND), using the index.
+
+    PostgreSQL: a word common among the complaints the user sees is checked row by row while
+    the list walks the newest (a page within a few thousand rows); a rarer one is read from
+    the GIN index if it has at most ``FEW`` matches (the page is then read by primary key);
+    else the walk after all. Either way the result is the same rows; only the cost differs.
+    """
     wanted = list(dict.fromkeys(tokens(q)))
     if not wanted:
         # Only punctuation or spaces: nothing to look for, so nothing matches.
         return qs.none()
-    if connection.vendor == "postgresql":
+    if connections[qs.db].vendor == "postgresql":
         # Each token quoted as one lexeme (quotes and backslashes doubled), ANDed together.
         query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
-        few = _few_matches(query)
+        walk = qs.filter(VectorMatch(F("pk"), Value(query), indexed=False))
+        if _walk_is_cheaper(qs, query):
+            return walk
+        few = _few_matches(qs, query)
         if few is not None:
-            # One array parameter rather than thousands of placeholders.
-            return qs.filter(pk__in=RawSQL("SELECT unnest(%s::bigint[])", [few]))
-        return qs.filter(TokensMatch(F("search_tokens"), Value(query)))
+            return qs.filter(_IdIn(F("pk"), few))
+        return walk
     match = " AND ".join('"' + t.replace('"', '""') + '"' for t in wanted)
     # pk__in, not a hand-written "complaints_complaint.id IN": Django names the column by the
     # query's own alias, which differs when the queryset ends up as a subquery.
