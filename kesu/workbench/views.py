@@ -39,11 +39,6 @@ BADGE_TTL = 30  # seconds a queue badge may lag behind other users' changes
 BADGE_SESSION_KEY = "workbench.badges"
 REPEAT_WINDOW = timedelta(days=30)  # R-IN-7: a complaint from the same phone within 30 days
 NUMBER = re.compile(r"TS\d{6,11}", re.IGNORECASE)
-# The columns ``present.list_item`` reads (and the keyset sort keys): a complaint row has some
-# 60 columns, and reading and building all of them for 50 rows was a fifth of a queue page.
-LIST_COLUMNS = ("number", "version", "status", "level", "category__code", "category__name", "category__name_en",
-                "channel", "customer_name", "contact_phone", "summary", "received_at", "owner", "unit__code",
-                "unit__name", "gm_copy", "bounce_flag", "repeat_of")
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -139,7 +134,7 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
     if chosen is None or not chosen.shown_to(user):
         raise Http404(name)
     form = QueueFilterForm(request.GET or None, renderer=QUICK)
-    qs = chosen.query(user, now).only(*LIST_COLUMNS)
+    qs = chosen.query(user, now).only(*present.LIST_COLUMNS)
     error = ""
     # A queue may be a moment old: its rows come from the read replica when there is one.
     with replica.reads():
