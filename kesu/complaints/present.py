@@ -120,8 +120,9 @@ def list_item(c: Complaint, user: User) -> dict[str, Any]:
 def deadline_rows(c: Complaint, now: datetime) -> list[dict[str, Any]]:
     # A complaint registered in this request carries the rows it was given (actions.register).
     fresh = getattr(c, "new_deadlines", None)
-    rows = (sorted(fresh, key=lambda d: d.due_at) if fresh is not None
-            else Deadline.objects.filter(complaint=c, cancelled_at=None).order_by("due_at"))
+    # By limit, then by id: several limits can fall due at the same moment.
+    rows = (sorted(fresh, key=lambda d: (d.due_at, d.pk or 0)) if fresh is not None
+            else Deadline.objects.filter(complaint=c, cancelled_at=None).order_by("due_at", "id"))
     return [
         {
             "kind": d.kind,
