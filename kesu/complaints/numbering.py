@@ -58,7 +58,14 @@ def _draw_apart(month: str) -> int | None:
     for attempt in (1, 2):
         conn = _numbering_connection()
         try:
-            return _draw(conn.cursor(), month)
+            with conn.transaction(), conn.cursor() as cur:
+                # For this transaction only (SET LOCAL): behind PgBouncer's transaction pooling
+                # a session setting would stay on a server connection other clients then use.
+                # The draw need not wait for the disk: the registration's own commit flushes
+                # the log past it, and a draw lost in a crash was used by no committed complaint.
+                cur.execute("SET LOCAL synchronous_commit = off")
+                cur.execute("SET LOCAL lock_timeout = '2s'")
+                return _draw(cur, month)
         except psycopg.errors.LockNotAvailable:
             return None
         except psycopg.OperationalError:
@@ -77,11 +84,6 @@ def _numbering_connection() -> Any:
         close()
         conn = connection.get_new_connection(params)
         conn.autocommit = True
-        with conn.cursor() as cur:
-            # The draw need not wait for the disk: the registration's own commit flushes the
-            # log past it, and a draw lost in a crash was used by no committed complaint.
-            cur.execute("SET synchronous_commit = off")
-            cur.execute("SET lock_timeout = '2s'")
         _own.conn, _own.key = conn, key
         with _open_lock:
             _open.add(conn)

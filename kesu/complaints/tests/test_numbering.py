@@ -203,3 +203,20 @@ def test_r_in_4_concurrent_registrations_get_distinct_consecutive_numbers(org, m
     assert Complaint.objects.count() == threads_count
     assert set(Complaint.objects.values_list("number", flat=True)) == set(numbers)
     assert NumberSequence.objects.get(month="202611").last == serials[-1]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="numbers are drawn apart on PostgreSQL only")
+def test_r_in_4_drawing_apart_leaves_no_session_setting_behind(org, make_intake):
+    """The draw relaxes durability and sets a lock timeout for its own transaction only: behind
+    PgBouncer's transaction pooling a session setting would outlive it on a server connection
+    that other clients' transactions (a registration's commit among them) then run on."""
+    from kesu.complaints import numbering
+
+    actions.register(_intake(make_intake, 1), by=org["clerk"], now=datetime(2026, 11, 10, 10, 0, tzinfo=SHANGHAI))
+    conn = numbering._numbering_connection()
+    query = "SELECT name, source FROM pg_settings WHERE name IN ('synchronous_commit', 'lock_timeout')"
+    with conn.cursor() as cur:
+        cur.execute(query)
+        left = dict(cur.fetchall())
+    assert set(left) == {"synchronous_commit", "lock_timeout"}
+    assert "session" not in left.values(), left  # the server's (or default) values, not the draw's
