@@ -8,32 +8,21 @@ change or delete. Contact details are masked as for any role without a need for 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from kesu.lib.admin import ReadOnlyAdmin
+from kesu.lib.admin import ReadOnly, ReadOnlyAdmin
 from kesu.lib.phones import mask_address, mask_phone
 
 from .models import Attachment, Category, Complaint, Customer, KeywordRule, TimelineEvent, Transfer
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- configuration ---------------------------------------------------------------------------

@@ -8,9 +8,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A view-only page: records written by actions, the sweep or the worker are never edited
-    by hand."""
+class ReadOnly:
+    """View only, for admin pages and inlines alike: records written by actions, the sweep or
+    the worker are never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -20,3 +20,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    """A view-only admin page."""
