@@ -82,13 +82,11 @@ LIST_COLUMNS = ("number", "version", "status", "level", "category__code", "categ
 
 def repeat_number(c: Complaint) -> str | None:
     """The number of the complaint ``c`` repeats; lists read them for a whole page at once
-    (``queries.attach_repeat_numbers``)."""
+    (``queries.with_repeat_numbers``)."""
     if not c.repeat_of_id:
         return None
     if hasattr(c, "repeat_of_number"):
         return c.repeat_of_number
-    if Complaint.repeat_of.is_cached(c):
-        return c.repeat_of.number
     return Complaint.objects.filter(pk=c.repeat_of_id).values_list("number", flat=True).first()
 
 

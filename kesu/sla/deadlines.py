@@ -173,8 +173,6 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: 
         _update(row, w, complaint, calendar, now)
     # One INSERT for all of them: a registration owes six limits at once.
     Deadline.objects.bulk_create(new_rows)
-    if new:
-        return new_rows
 
     # Rows nothing asks for any more: cancelled (merged, invalid, a rolled-over progress row),
     # or met when the complaint closed.
