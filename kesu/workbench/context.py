@@ -4,11 +4,12 @@ admin, the API) never run the query."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
+
+from .session_cache import kept
 
 UNITS_SESSION_KEY = "workbench.units"
 UNITS_TTL = 60  # seconds the header's unit names may lag behind an administrator's change
@@ -32,12 +33,5 @@ def unit_names(request: HttpRequest, user: Any) -> list[str]:
     objects on every page were a twentieth of a queue page's time, for a label that changes
     when an administrator moves someone. What the user may see is never taken from here
     (``queries.visible_to`` reads the units on each request)."""
-    session = getattr(request, "session", None)
-    stored = session.get(UNITS_SESSION_KEY) if session is not None else None
-    if (isinstance(stored, dict) and stored.get("user") == user.pk
-            and 0 <= time.time() - stored.get("at", 0) < UNITS_TTL):
-        return list(stored["names"])
-    names = list(user.units.values_list("name", flat=True))
-    if session is not None:
-        session[UNITS_SESSION_KEY] = {"user": user.pk, "at": time.time(), "names": names}
-    return names
+    return list(kept(request, UNITS_SESSION_KEY, ttl=UNITS_TTL, tag=user.pk,
+                     make=lambda: list(user.units.values_list("name", flat=True))))

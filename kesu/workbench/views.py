@@ -5,7 +5,6 @@ fragment that the full page also includes."""
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +31,7 @@ from . import conflict, queues
 from .dispatch import STEPS, Step, build
 from .forms import QueueFilterForm, RegisterForm
 from .render import QUICK
+from .session_cache import forget, kept
 
 PAGE_SIZE = 50
 BADGE_CAP = 99
@@ -70,19 +70,16 @@ def _badge_counts(request: HttpRequest, user: User, now: datetime) -> dict[str, 
     a page together, and a badge is a hint, not the list. In the session, not a process cache,
     so every web worker sees the same numbers and ``forget_badges`` after the user's own
     change takes effect on whichever worker serves the next page."""
-    stored = request.session.get(BADGE_SESSION_KEY)
-    if (isinstance(stored, dict) and stored.get("cap") == BADGE_CAP
-            and 0 <= time.time() - stored.get("at", 0) < BADGE_TTL):
-        return stored["counts"]
-    with replica.reads():
-        counts = {q.name: q.count(user, now, BADGE_CAP) for q in queues.for_user(user)}
-    request.session[BADGE_SESSION_KEY] = {"at": time.time(), "cap": BADGE_CAP, "counts": counts}
-    return counts
+    def count() -> dict[str, int]:
+        with replica.reads():
+            return {q.name: q.count(user, now, BADGE_CAP) for q in queues.for_user(user)}
+
+    return kept(request, BADGE_SESSION_KEY, ttl=BADGE_TTL, tag=f"{user.pk}:{BADGE_CAP}", make=count)
 
 
 def forget_badges(request: HttpRequest) -> None:
     """After the user changed something: their next page counts the queues again."""
-    request.session.pop(BADGE_SESSION_KEY, None)
+    forget(request, BADGE_SESSION_KEY)
 
 
 def _access(request: HttpRequest, number: str) -> Complaint:
@@ -95,11 +92,17 @@ def _access(request: HttpRequest, number: str) -> Complaint:
 # --- queues ------------------------------------------------------------------------------------
 
 
+def _paths(viewname: str, *fixed: str) -> Any:
+    """last argument → the view's path, reversing the URL once per page rather than once a row
+    or a step. The arguments are numbers and action names: nothing to quote."""
+    marker = "x-marker"
+    before, after = reverse(viewname, args=[*fixed, marker]).split(marker)
+    return lambda last: f"{before}{last}{after}"
+
+
 def _complaint_link() -> Any:
-    """number → the complaint page's path, reversing the URL once rather than once a row."""
-    marker = "TS0"
-    before, after = reverse("workbench:complaint", args=[marker]).split(marker)
-    return lambda number: f"{before}{number}{after}"  # numbers are TS and digits: nothing to quote
+    """number → the complaint page's path."""
+    return _paths("workbench:complaint")
 
 
 def _rows(complaints: list[Complaint], user: User) -> list[dict[str, Any]]:
@@ -262,13 +265,6 @@ def _script_box(name: str, form: Any) -> str | None:
     return box if box in form.fields else None
 
 
-def _act_link(number: str) -> Any:
-    """action → the path its form posts to, reversing the URL once per page, not once a step."""
-    marker = "x-action"
-    before, after = reverse("workbench:act", args=[number, marker]).split(marker)
-    return lambda action: f"{before}{action}{after}"
-
-
 def _fields(form: Any, customer: tuple[str, ...], script_box: str | None) -> list[tuple[Any, bool, bool, bool]]:
     """(bound field, is a checkbox, gets the phrase-check hits box, gets the script library)
     for each field of a step form, decided here: the template language takes ten times as long
@@ -289,7 +285,7 @@ def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime
     events = [present.event_row(e) for e in complaint.events.select_related("actor").order_by("id")]
     values = library_rows = None
     steps = []
-    link = _act_link(complaint.number)
+    link = _paths("workbench:act", complaint.number)  # action → the path its form posts to
     for name, step in _visible_steps(complaint, user):
         form = bound[1] if bound and bound[0] == name else build(name, step, complaint, user)
         box = _script_box(name, form)
