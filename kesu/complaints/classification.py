@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .models import Category, KeywordRule, keyword_list
@@ -14,24 +15,40 @@ class Suggestion:
     matched: list[str] = field(default_factory=list)
 
 
-def suggest(text: str) -> Suggestion:
-    """The category of the heaviest matching rule and the highest level any matching rule names."""
+@dataclass(frozen=True)
+class Rule:
+    keywords: list[str]
+    category_id: int | None  # only if the category is active
+    level: int | None
+    weight: int
+
+
+def active_rules() -> list[Rule]:
+    """The active rules as plain values, heaviest first: every registration runs over all of
+    them, and only the winning category is needed as an object."""
+    rows = KeywordRule.objects.filter(active=True).values_list(
+        "keywords", "category_id", "category__active", "level", "weight")
+    return [Rule(keyword_list(keywords), category_id if active else None, level, weight)
+            for keywords, category_id, active, level, weight in rows]
+
+
+def suggest(text: str, *, rules: list[Rule] | None = None,
+            category: Callable[[int], Category] | None = None) -> Suggestion:
+    """The category of the heaviest matching rule and the highest level any matching rule names.
+    A bulk caller (the legacy import) passes the rules it read once and a cached ``category``
+    lookup by id."""
     result = Suggestion()
     best_weight, best_category = -1, None
     haystack = text or ""
-    # Plain values, not rule and category objects: every registration runs this over all
-    # the rules, and only the winning category is needed as an object.
-    rules = KeywordRule.objects.filter(active=True).values_list(
-        "keywords", "category_id", "category__active", "level", "weight")
-    for keywords, category_id, category_active, level, weight in rules:
-        hits = [k for k in keyword_list(keywords) if k in haystack]
+    for rule in active_rules() if rules is None else rules:
+        hits = [k for k in rule.keywords if k in haystack]
         if not hits:
             continue
         result.matched.extend(hits)
-        if category_id is not None and category_active and weight > best_weight:
-            best_category, best_weight = category_id, weight
-        if level is not None:
-            result.level = max(result.level or 0, level)
+        if rule.category_id is not None and rule.weight > best_weight:
+            best_category, best_weight = rule.category_id, rule.weight
+        if rule.level is not None:
+            result.level = max(result.level or 0, rule.level)
     if best_category is not None:
-        result.category = Category.objects.get(pk=best_category)
+        result.category = (category or (lambda pk: Category.objects.get(pk=pk)))(best_category)
     return result
