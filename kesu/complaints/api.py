@@ -101,7 +101,7 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
         raise Invalid(_("limit must be between 1 and 200."), field="limit")
     # A list may be a moment old: read from the replica when there is one (kesu/replica.py).
     with replica.reads():
-        qs = queries.filter_complaints(queries.visible_to(user).only(*present.LIST_COLUMNS), now=timezone.now(),
+        qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
                                        **f.dict(exclude={"cursor", "limit", "sort"}))
         page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
         return _rendered(request, {"items": [present.list_item(c, user) for c in page.rows],

@@ -72,14 +72,6 @@ def actions_for(user: User, complaint: Complaint) -> list[str]:
     return out
 
 
-# The columns ``list_item`` reads (and the keyset sort keys), for ``.only()``: a complaint row
-# has some 60 columns, and reading and building all of them for a page of 50 was a fifth of a
-# list's time (docs/performance.md).
-LIST_COLUMNS = ("number", "version", "status", "level", "category__code", "category__name", "category__name_en",
-                "channel", "customer_name", "contact_phone", "summary", "received_at", "owner", "unit__code",
-                "unit__name", "gm_copy", "bounce_flag", "repeat_of")
-
-
 def repeat_number(c: Complaint) -> str | None:
     """The number of the complaint ``c`` repeats; lists read them for a whole page at once
     (``queries.with_repeat_numbers``)."""

@@ -137,7 +137,7 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
     if chosen is None or not chosen.shown_to(user):
         raise Http404(name)
     form = QueueFilterForm(request.GET or None, renderer=QUICK)
-    qs = chosen.query(user, now).only(*present.LIST_COLUMNS)
+    qs = chosen.query(user, now)
     error = ""
     # A queue may be a moment old: its rows come from the read replica when there is one.
     with replica.reads():
