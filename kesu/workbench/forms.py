@@ -3,7 +3,6 @@ the actions' (they raise Invalid with the field's name, which the views put on t
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -28,6 +27,8 @@ from kesu.complaints.models import (
 )
 from kesu.org.models import Unit, User
 
+from .render import escape
+
 
 class QuickSelect(forms.SelectMultiple):
     """A <select> drawn in Python. Django draws each <option> through a template include,
@@ -43,14 +44,10 @@ class QuickSelect(forms.SelectMultiple):
         # Plain string building, escaped as format_html would (conditional_escape): a third
         # of the time of format_html per option, which adds up over the few hundred options.
         options = "".join(
-            f'<option value="{_escape(key)}"{" selected" if str(key) in chosen else ""}>{_escape(label)}</option>'
+            f'<option value="{escape(key)}"{" selected" if str(key) in chosen else ""}>{escape(label)}</option>'
             for key, label in self.choices
         )
         return mark_safe(f"<select{flatatt(final)}>{options}</select>")  # escaped above
-
-
-def _escape(value: Any) -> str:
-    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
 
 
 class QuickSingleSelect(QuickSelect):
