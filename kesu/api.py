@@ -35,11 +35,11 @@ class ShanghaiJSONRenderer(JSONRenderer):
 
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        found = ApiToken.objects.authenticate(token)
-        if found is None:
+        user = ApiToken.objects.user_for(token)
+        if user is None:
             return None
-        request.user = found.user
-        return found.user
+        request.user = user
+        return user
 
 
 api = NinjaAPI(

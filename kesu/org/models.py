@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.statements import Slot, Statement
+
 
 class UnitKind(models.TextChoices):
     COMPANY = "company", _("Company")
@@ -165,11 +167,14 @@ class ApiTokenQuerySet(models.QuerySet):
         raw = "ksu_" + secrets.token_urlsafe(32)
         return self.create(user=user, key_hash=_hash(raw), name=name), raw
 
-    def authenticate(self, raw: str) -> "ApiToken | None":
-        token = self.select_related("user").filter(key_hash=_hash(raw), revoked_at=None).first()
-        if token is None or not token.user.is_active:
-            return None
-        return token
+    def user_for(self, raw: str) -> User | None:
+        """The active user a live token ``raw`` belongs to, else None. Every API request asks
+        this, so its one statement is compiled once (kesu/lib/statements.py)."""
+        return _TOKEN_USER.first(key_hash=_hash(raw))
+
+
+_TOKEN_USER = Statement(lambda: User.objects.filter(
+    api_tokens__key_hash=Slot("key_hash"), api_tokens__revoked_at=None, is_active=True))
 
 
 class ApiToken(models.Model):

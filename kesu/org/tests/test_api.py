@@ -27,6 +27,27 @@ def test_wrong_password_and_missing_token_are_401_json(org):
     assert r.status_code == 401
 
 
+def test_a_revoked_token_or_a_deactivated_user_is_refused_at_once(org):
+    from django.utils import timezone
+
+    from kesu.org.models import ApiToken
+
+    c = Client()
+    token = c.post("/api/v1/auth/token", {"username": "clerk", "password": PASSWORD},
+                   content_type="application/json").json()["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert c.get("/api/v1/me", headers=bearer).status_code == 200
+    org["clerk"].is_active = False
+    org["clerk"].save(update_fields=["is_active"])
+    assert c.get("/api/v1/me", headers=bearer).status_code == 401
+    org["clerk"].is_active = True
+    org["clerk"].save(update_fields=["is_active"])
+    assert c.get("/api/v1/me", headers=bearer).status_code == 200
+    ApiToken.objects.filter(user=org["clerk"]).update(revoked_at=timezone.now())
+    r = c.get("/api/v1/me", headers=bearer)
+    assert r.status_code == 401 and r.json()["code"] == "unauthorized"
+
+
 def test_session_auth_needs_csrf_for_writes(org):
     c = Client(enforce_csrf_checks=True)
     c.force_login(org["clerk"])

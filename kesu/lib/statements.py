@@ -1,0 +1,113 @@
+"""ORM reads that every request runs, compiled to SQL once per process instead of each time.
+
+Django turns a QuerySet into SQL on every evaluation. For the one-row reads of an API request
+(the bearer token, the complaint by number, its deadlines) compiling cost more than asking the
+database: the token's read took 1.1 ms, of which 0.25 ms was the round trip
+(docs/performance.md, "The floor of an API request").
+
+A ``Statement`` is still written as an ordinary QuerySet, ``select_related`` and annotations
+included, so the SQL stays the ORM's. The values that change from run to run are given as
+``Slot("name")``, or ``id_slot("name")`` for a key. The first run on each database compiles it
+and keeps Django's compiler. Later runs send the same SQL with the new values through a copy
+of that compiler, and build the instances the way ``QuerySet`` does (``ModelIterable``), with
+the same converters and related objects.
+"""
+
+from __future__ import annotations
+
+import copy
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any, Generic, TypeVar
+
+from django.db import models, router
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.constants import MULTI
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Slot(str):
+    """A value a ``Statement`` fills in on each run, named by its text. A subclass of ``str``
+    so that the ORM's lookups pass it through to the compiled parameters untouched."""
+
+    __slots__ = ()
+
+
+_ID_SLOTS: dict[int, str] = {}
+
+
+def id_slot(name: str) -> int:
+    """A key (an integer) a ``Statement`` fills in on each run. Integer fields turn any int
+    subclass back into a plain int, so the slot is known by a value no key can have."""
+    value = -(2**62) - zlib.crc32(name.encode())
+    _ID_SLOTS[value] = name
+    return value
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    compiler: SQLCompiler  # set up by its one as_sql(): select, klass_info, annotation_col_map
+    sql: str
+    slots: list[str | None]  # each parameter's slot name, None for a value fixed in the query
+    params: list[Any]
+    names: frozenset[str]
+    init_list: list[str]
+    model_range: tuple[int, int]
+    related: list[Any]  # django's RelatedPopulator for each select_related
+    converters: dict[int, Any]  # the backend's value converters by column, as results_iter finds them
+
+
+class Statement(Generic[M]):
+    def __init__(self, build: Callable[[], models.QuerySet[M]]) -> None:
+        self._build = build
+        self._model: type[M] | None = None
+        # Filled once per database alias; a race only compiles the same thing twice.
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _compile(self, alias: str) -> _Compiled:
+        compiler = self._build().query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        slots = [str(p) if isinstance(p, Slot) else _ID_SLOTS.get(p) if type(p) is int else None
+                 for p in params]
+        select, klass_info = compiler.select, compiler.klass_info
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        compiled = _Compiled(
+            compiler, sql, slots, list(params), frozenset(s for s in slots if s is not None),
+            [f[0].target.attname for f in select[start:end]], (start, end),
+            get_related_populators(klass_info, select, alias),
+            compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
+        )
+        self._compiled[alias] = compiled
+        return compiled
+
+    def rows(self, **values: str | int) -> list[M]:
+        """The rows for ``values`` (one per slot), read where the router sends reads."""
+        if self._model is None:
+            self._model = self._build().model
+        model = self._model
+        alias = router.db_for_read(model)
+        c = self._compiled.get(alias) or self._compile(alias)
+        if c.names != set(values):
+            raise TypeError(f"Statement needs {sorted(c.names)}, got {sorted(values)}")
+        args = [values[s] if s is not None else p for s, p in zip(c.slots, c.params, strict=True)]
+        compiler = copy.copy(c.compiler)
+        compiler.as_sql = lambda *_a, **_k: (c.sql, args)  # type: ignore[method-assign]
+        start, end = c.model_range
+        out = []
+        rows = chain.from_iterable(compiler.execute_sql(MULTI))
+        for row in compiler.apply_converters(rows, c.converters) if c.converters else rows:
+            obj = model.from_db(alias, c.init_list, row[start:end])
+            for populator in c.related:
+                populator.populate(row, obj)
+            for name, position in compiler.annotation_col_map.items():
+                setattr(obj, name, row[position])
+            out.append(obj)
+        return out
+
+    def first(self, **values: str | int) -> M | None:
+        found = self.rows(**values)
+        return found[0] if found else None

@@ -1,0 +1,55 @@
+"""Statements compiled once: the same rows as the QuerySet they are written as."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
+
+from kesu.lib.statements import Slot, Statement, id_slot
+from kesu.org.models import Unit, User
+
+BY_USERNAME = Statement(lambda: User.objects.filter(username=Slot("username"), is_active=True))
+
+
+def test_a_statement_reads_what_its_queryset_reads_with_each_runs_values(org):
+    for username in ("clerk", "manager", "gm"):
+        found = BY_USERNAME.first(username=username)
+        assert found == User.objects.get(username=username)
+        assert found.role == org[username].role and found.date_joined == org[username].date_joined
+    assert BY_USERNAME.first(username="nobody") is None
+    org["clerk"].is_active = False
+    org["clerk"].save(update_fields=["is_active"])
+    assert BY_USERNAME.first(username="clerk") is None  # the fixed value is still applied
+
+
+def test_a_statement_is_compiled_once_and_sends_the_same_sql(org):
+    BY_USERNAME.first(username="clerk")
+    with CaptureQueriesContext(connection) as queries:
+        BY_USERNAME.first(username="manager")
+        BY_USERNAME.first(username="gm")
+    assert len(queries) == 2
+    assert queries[0]["sql"].replace("manager", "gm") == queries[1]["sql"]
+
+
+def test_a_statement_asks_for_its_slots_by_name(org):
+    with pytest.raises(TypeError, match="username"):
+        BY_USERNAME.rows(name="clerk")
+
+
+WITH_PARENT = Statement(lambda: Unit.objects.select_related("parent").annotate(
+    members_named=Count("members")).filter(parent_id=id_slot("parent"), active=True).order_by("code"))
+
+
+def test_related_rows_annotations_and_keys_come_back_as_the_orm_builds_them(org):
+    parent = org["centre"]
+    expected = list(Unit.objects.select_related("parent").annotate(members_named=Count("members"))
+                    .filter(parent_id=parent.pk, active=True).order_by("code"))
+    with CaptureQueriesContext(connection) as queries:
+        found = WITH_PARENT.rows(parent=parent.pk)
+        assert [u.parent.name for u in found] == [parent.name] * len(expected)
+    assert len(queries) == 1  # the parents came with the rows
+    assert found == expected and len(found) == 2  # 北京 and 上海
+    assert [u.members_named for u in found] == [u.members_named for u in expected]
+    assert WITH_PARENT.rows(parent=-1) == []
