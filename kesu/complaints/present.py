@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kesu.lib.phones import mask_address, mask_phone
+from kesu.lib.statements import Statement, id_slot
 from kesu.org.models import User
 from kesu.sla.models import Deadline, DeadlineKind
 
 from . import permissions
 from .models import (
+    Attachment,
     Channel,
     Complaint,
     Event,
@@ -107,12 +109,18 @@ def list_item(c: Complaint, user: User) -> dict[str, Any]:
     }
 
 
+# Read for every complaint shown: compiled once (kesu/lib/statements.py).
+_DEADLINES = Statement(lambda: Deadline.objects.filter(complaint_id=id_slot("complaint"), cancelled_at=None)
+                       .order_by("due_at", "id"))
+_ATTACHMENTS = Statement(lambda: Attachment.objects.filter(complaint_id=id_slot("complaint")))
+
+
 def deadline_rows(c: Complaint, now: datetime) -> list[dict[str, Any]]:
     # A complaint registered in this request carries the rows it was given (actions.register).
     fresh = getattr(c, "new_deadlines", None)
     # By limit, then by id: several limits can fall due at the same moment.
     rows = (sorted(fresh, key=lambda d: (d.due_at, d.pk or 0)) if fresh is not None
-            else Deadline.objects.filter(complaint=c, cancelled_at=None).order_by("due_at", "id"))
+            else _DEADLINES.rows(complaint=c.pk))
     return [
         {
             "kind": d.kind,
@@ -195,7 +203,7 @@ def detail(c: Complaint, user: User) -> dict[str, Any]:
             {"id": a.pk, "name": a.original_name, "kind": a.kind, "content_type": a.content_type,
              "size": a.size, "uploaded_at": a.uploaded_at,
              "url": reverse("api-1.0.0:attachment_download", kwargs={"number": c.number, "attachment_id": a.pk})}
-            for a in c.attachments.all()
+            for a in _ATTACHMENTS.rows(complaint=c.pk)
         ],
     )
     return out

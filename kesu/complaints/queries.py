@@ -9,32 +9,44 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext as _
 
 from kesu.lib.errors import Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.lib.statements import Slot, Statement, id_slot
 from kesu.org.models import Unit, User
 
 from .models import Category, Complaint, Level, TimelineEvent, Transfer, Visibility
 from .search import filter_text
 
+# Each unit with whether the user belongs to it, for the units at or below one of theirs.
+_SCOPE = Statement(lambda: Unit.objects.annotate(
+    own=Exists(User.units.through.objects.filter(user_id=id_slot("user"), unit_id=OuterRef("pk"))),
+).filter(Exists(Unit.objects.filter(members=id_slot("user")).filter(
+    StartsWith(ExpressionWrapper(OuterRef("path"), output_field=CharField()), F("path"))))).only("id").order_by())
+
 
 def unit_scope(user: User) -> tuple[list[int], list[int]]:
     """(the ids of the user's units and all their sub-units, the ids of the user's own units),
-    read once per user object. Ids rather than a join on the unit's path: the planner prices
-    every join of a list or lookup again on each request, and at a million complaints the
-    joins cost more to plan than the query took to run (docs/performance.md)."""
+    read once per user object, in one statement compiled once (kesu/lib/statements.py). Ids
+    rather than a join on the unit's path: the planner prices every join of a list or lookup
+    again on each request, and at a million complaints the joins cost more to plan than the
+    query took to run (docs/performance.md)."""
     cached = getattr(user, "_kesu_unit_scope", None)
     if cached is None:
-        own = list(user.units.values_list("path", "id"))
-        below: list[int] = []
-        if own:
-            paths = Q()
-            for path, _unit_id in own:
-                paths |= Q(path__startswith=path)
-            below = list(Unit.objects.filter(paths).values_list("id", flat=True))
-        cached = (below, [unit_id for _path, unit_id in own])
+        units = _SCOPE.rows(user=user.pk)
+        cached = ([u.pk for u in units], [u.pk for u in units if u.own])
         user._kesu_unit_scope = cached  # type: ignore[attr-defined]
     return cached
 
@@ -69,15 +81,28 @@ def can_see(user: User, complaint: Complaint) -> bool:
 PEOPLE = ("owner", "first_responder", "recorded_by", "reviewer", "reviewed_by")
 
 
+_PEOPLE = Statement(lambda: User.objects.filter(pk__in=[id_slot(f"u{i}") for i in range(len(PEOPLE))]))
+
+
 def attach_people(complaints: list[Complaint], fields: tuple[str, ...] = PEOPLE) -> None:
     """Fill the complaints' user fields from one query over the users they name."""
     ids = {getattr(c, f"{f}_id") for c in complaints for f in fields} - {None}
-    users = User.objects.in_bulk(ids) if ids else {}
+    if not ids:
+        users = {}
+    elif len(ids) <= len(PEOPLE):  # one complaint's people: compiled once; 0 names nobody
+        padded = {f"u{i}": user_id for i, user_id in enumerate([*ids, *[0] * len(PEOPLE)][: len(PEOPLE)])}
+        users = {u.pk: u for u in _PEOPLE.rows(**padded)}
+    else:
+        users = User.objects.in_bulk(ids)
     for c in complaints:
         for f in fields:
             user_id = getattr(c, f"{f}_id")
             if user_id is not None:
                 setattr(c, f, users[user_id])
+
+
+_BY_NUMBER = Statement(lambda: Complaint.objects.select_related("category", "customer", "unit")
+                       .filter(number=Slot("number")).order_by()[:1])
 
 
 def access_complaint(user: User, number: str, *, for_update: bool = False) -> Complaint:
@@ -86,10 +111,11 @@ def access_complaint(user: User, number: str, *, for_update: bool = False) -> Co
     # Two small tables joined, the people read by id, visibility checked on the row in hand:
     # joined to the four user columns and filtered by the scope, PostgreSQL spent 4–9 ms
     # planning a lookup it ran in 0.2 ms (docs/performance.md).
-    qs = Complaint.objects.select_related("category", "customer", "unit")
     if for_update:
-        qs = qs.select_for_update(of=("self",))
-    complaint = qs.filter(number=number).first()
+        complaint = (Complaint.objects.select_related("category", "customer", "unit")
+                     .select_for_update(of=("self",)).filter(number=number).first())
+    else:  # every read of one complaint: compiled once (kesu/lib/statements.py)
+        complaint = _BY_NUMBER.first(number=number)
     if complaint is None or not can_see(user, complaint):
         raise NotFound(_("Complaint %(number)s was not found.") % {"number": number}, field="number")
     attach_people([complaint])
