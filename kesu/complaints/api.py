@@ -100,10 +100,13 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
     if not 1 <= f.limit <= 200:
         raise Invalid(_("limit must be between 1 and 200."), field="limit")
     # A list may be a moment old: read from the replica when there is one (kesu/replica.py).
+    filtering = {k: v for k, v in f.dict(exclude={"cursor", "limit", "sort"}).items() if v not in (None, [], "")}
     with replica.reads():
-        qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(),
-                                       **f.dict(exclude={"cursor", "limit", "sort"}))
-        page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
+        if set(filtering) == {"phone"} and f.sort == "-id" and not f.cursor:  # a caller's lookup
+            page = queries.phone_page(user, f.phone, f.limit)
+        else:
+            qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(), **filtering)
+            page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
         return _rendered(request, {"items": [present.list_item(c, user) for c in page.rows],
                                    "next_cursor": page.next_cursor})
 
@@ -142,7 +145,7 @@ def reveal_contact(request: HttpRequest, number: str):
 def upload_attachment(request: HttpRequest, number: str, file: File[UploadedFile]):
     complaint = _load(request, number)
     row = attach(complaint, by=_user(request), upload=file)
-    return Respond(201, next(a for a in present.detail(complaint, _user(request))["attachments"] if a["id"] == row.pk))
+    return Respond(201, present.attachment_row(complaint, row))
 
 
 @router.get("/complaints/{number}/attachments/{attachment_id}", url_name="attachment_download",

@@ -199,14 +199,16 @@ def detail(c: Complaint, user: User) -> dict[str, Any]:
         # Every transfer counts itself in the same transaction: most complaints have none.
         transfers=[transfer_row(t) for t in c.transfers.select_related("to_unit", "to_user", "by", "answered_by")]
         if c.transfer_count else [],
-        attachments=[
-            {"id": a.pk, "name": a.original_name, "kind": a.kind, "content_type": a.content_type,
-             "size": a.size, "uploaded_at": a.uploaded_at,
-             "url": reverse("api-1.0.0:attachment_download", kwargs={"number": c.number, "attachment_id": a.pk})}
-            for a in _ATTACHMENTS.rows(complaint=c.pk)
-        ],
+        attachments=[attachment_row(c, a) for a in
+                     (_ATTACHMENTS.rows(complaint=c.pk) if getattr(c, "has_attachments", True) else ())],
     )
     return out
+
+
+def attachment_row(c: Complaint, a: Attachment) -> dict[str, Any]:
+    return {"id": a.pk, "name": a.original_name, "kind": a.kind, "content_type": a.content_type,
+            "size": a.size, "uploaded_at": a.uploaded_at,
+            "url": reverse("api-1.0.0:attachment_download", kwargs={"number": c.number, "attachment_id": a.pk})}
 
 
 def event_row(e: TimelineEvent) -> dict[str, Any]:

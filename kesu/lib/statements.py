@@ -16,7 +16,6 @@ the same converters and related objects.
 from __future__ import annotations
 
 import copy
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
@@ -37,14 +36,19 @@ class Slot(str):
     __slots__ = ()
 
 
-_ID_SLOTS: dict[int, str] = {}
+_ID_SLOTS: dict[int, str] = {}  # the stand-in value of each key slot, to its name
+_ID_VALUES: dict[str, int] = {}
 
 
 def id_slot(name: str) -> int:
     """A key (an integer) a ``Statement`` fills in on each run. Integer fields turn any int
-    subclass back into a plain int, so the slot is known by a value no key can have."""
-    value = -(2**62) - zlib.crc32(name.encode())
-    _ID_SLOTS[value] = name
+    subclass back into a plain int, so the slot is known by a stand-in value no key has: a
+    negative number, inside the range of a 32-bit key so that no lookup drops it as
+    impossible."""
+    value = _ID_VALUES.get(name)
+    if value is None:
+        value = _ID_VALUES[name] = -(2**31) + 1 + len(_ID_VALUES)
+        _ID_SLOTS[value] = name
     return value
 
 

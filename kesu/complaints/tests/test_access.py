@@ -33,6 +33,34 @@ def test_r_ax_1_users_see_their_units_subunits_and_what_is_assigned_to_them(api,
     assert api("clerk").get(f"/complaints/{number}").status_code == 200
 
 
+def test_r_ax_1_a_lookup_by_phone_shows_each_user_what_they_may_see(api, org, register):
+    phone = "13812345678"
+    first, second = register(contact_phone=phone), register(contact_phone="+86 138-1234-5678")
+    register(contact_phone="13900001111")
+
+    def by_phone(who: str, **params) -> list[str]:
+        r = api(who).get("/complaints", {"phone": "138 1234 5678", **params})
+        assert r.status_code == 200, r.content
+        return [item["number"] for item in r.json()["items"]]
+
+    for who in ("clerk", "handler", "manager", "director", "gm", "auditor"):
+        assert by_phone(who) == [second.number, first.number], who
+        # The same rows as the list filtered any other way that keeps them all.
+        assert by_phone(who, state=["registered", "accepted"]) == [second.number, first.number], who
+    for who in ("outsider", "qa"):
+        assert by_phone(who) == [], who
+    actions.transfer(first, by=org["clerk"], to_unit=org["qa_unit"], reason="质量鉴定")
+    assert by_phone("qa") == [first.number]
+    assert by_phone("outsider") == []
+    # One row per page: the cursor leads to the next one.
+    page = api("clerk").get("/complaints", {"phone": phone, "limit": 1}).json()
+    assert [i["number"] for i in page["items"]] == [second.number] and page["next_cursor"]
+    page = api("clerk").get("/complaints", {"phone": phone, "limit": 1, "cursor": page["next_cursor"]}).json()
+    assert [i["number"] for i in page["items"]] == [first.number] and page["next_cursor"] is None
+    r = api("clerk").get("/complaints", {"phone": "12345"})
+    assert r.status_code == 422 and r.json()["field"] == "phone"
+
+
 def test_r_ax_1_outsiders_cannot_act_and_nothing_changes(api, register):
     complaint = register()
     for action, data in [("accept", {}), ("escalate", {"reason": "x"}), ("note", {"text": "x"})]:
