@@ -75,6 +75,8 @@ def register(
     intake = actions.Intake(**data)
     user = _user(request)
     result = actions.register(intake, by=user, idempotency_key=idempotency_key)
+    if result.created:  # files come afterwards, each by its own upload: no read for them
+        result.complaint.has_attachments = False  # type: ignore[attr-defined]
     # Presented from the complaint in hand: re-reading it through access_complaint's joins
     # was half of an intake's time (docs/performance.md). The registering clerk is its first
     # responder, so they may see it (R-IN-5, R-AX-1).
