@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any, Generic, TypeVar
 
-from django.db import models, router
+from django.db import connections, models, router
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.constants import MULTI
@@ -99,6 +99,9 @@ class Statement(Generic[M]):
             raise TypeError(f"Statement needs {sorted(c.names)}, got {sorted(values)}")
         args = [values[s] if s is not None else p for s, p in zip(c.slots, c.params, strict=True)]
         compiler = copy.copy(c.compiler)
+        # This thread's connection: the compiler kept the one of the thread that compiled it,
+        # which Django refuses to use from another (threaded web workers, the task worker).
+        compiler.connection = connections[alias]
         compiler.as_sql = lambda *_a, **_k: (c.sql, args)  # type: ignore[method-assign]
         start, end = c.model_range
         out = []

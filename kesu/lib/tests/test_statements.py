@@ -53,3 +53,25 @@ def test_related_rows_annotations_and_keys_come_back_as_the_orm_builds_them(org)
     assert found == expected and len(found) == 2  # 北京 and 上海
     assert [u.members_named for u in found] == [u.members_named for u in expected]
     assert WITH_PARENT.rows(parent=-1) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_compiled_in_one_thread_runs_in_another(org):
+    """Threaded web workers and the task worker: each thread has its own connection."""
+    import threading
+
+    from django.db import connections
+
+    BY_USERNAME.first(username="clerk")  # compiled here
+    found: list = []
+
+    def other() -> None:
+        try:
+            found.append(BY_USERNAME.first(username="manager"))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join()
+    assert [u.username for u in found] == ["manager"]
