@@ -7,10 +7,10 @@ database: the token's read took 1.1 ms, of which 0.25 ms was the round trip
 
 A ``Statement`` is still written as an ordinary QuerySet, ``select_related`` and annotations
 included, so the SQL stays the ORM's. The values that change from run to run are given as
-``Slot("name")``, or ``id_slot("name")`` for a key. The first run on each database compiles it
-and keeps Django's compiler. Later runs send the same SQL with the new values through a copy
+``Slot("name")``, ``id_slot("name")`` for a key, or ``time_slot("name")`` for a moment. The
+first run on each database compiles it and keeps Django's compiler. Later runs send the same SQL with the new values through a copy
 of that compiler, and build the instances the way ``QuerySet`` does (``ModelIterable``), with
-the same converters and related objects.
+the same converters and related objects; a ``values_list()`` Statement gives tuples.
 """
 
 from __future__ import annotations
@@ -18,15 +18,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
-from django.db.models.query import get_related_populators
+from django.db.models.query import ModelIterable, ValuesListIterable, get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 from django.db.models.sql.constants import MULTI
 
-M = TypeVar("M", bound=models.Model)
+R = TypeVar("R")  # what a row comes back as: a model instance, or a tuple for values_list()
 
 
 class Slot(str):
@@ -52,6 +53,18 @@ def id_slot(name: str) -> int:
     return value
 
 
+_TIME_VALUES: dict[str, datetime] = {}
+
+
+def time_slot(name: str) -> datetime:
+    """A moment a ``Statement`` fills in on each run: a stand-in in 1901 that the statement
+    finds again among the parameters as the backend prepares it (a string on SQLite)."""
+    value = _TIME_VALUES.get(name)
+    if value is None:
+        value = _TIME_VALUES[name] = datetime(1901, 1, 1, tzinfo=UTC) + timedelta(seconds=len(_TIME_VALUES) + 1)
+    return value
+
+
 @dataclass(frozen=True)
 class _Compiled:
     compiler: SQLCompiler  # set up by its one as_sql(): select, klass_info, annotation_col_map
@@ -59,36 +72,52 @@ class _Compiled:
     slots: list[str | None]  # each parameter's slot name, None for a value fixed in the query
     params: list[Any]
     names: frozenset[str]
-    init_list: list[str]
-    model_range: tuple[int, int]
-    related: list[Any]  # django's RelatedPopulator for each select_related
+    times: frozenset[str]  # the slots that take a moment, prepared for the backend on each run
     converters: dict[int, Any]  # the backend's value converters by column, as results_iter finds them
+    # Model instances: the model's columns, and django's RelatedPopulator per select_related.
+    # None for a values_list(), whose rows come back as tuples.
+    init_list: list[str] | None
+    model_range: tuple[int, int]
+    related: list[Any]
 
 
-class Statement(Generic[M]):
-    def __init__(self, build: Callable[[], models.QuerySet[M]]) -> None:
+class Statement(Generic[R]):
+    def __init__(self, build: Callable[[], models.QuerySet[Any, R]]) -> None:
         self._build = build
-        self._model: type[M] | None = None
+        self._model: type[models.Model] | None = None
         # Filled once per database alias; a race only compiles the same thing twice.
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, alias: str) -> _Compiled:
-        compiler = self._build().query.get_compiler(using=alias)
+        qs = self._build()
+        tuples = qs._iterable_class is ValuesListIterable
+        if not tuples and qs._iterable_class is not ModelIterable:
+            raise ValueError("A Statement reads model instances or values_list() tuples.")
+        if tuples and (qs.query.annotation_select or qs.query.extra_select):
+            raise ValueError("A values_list() Statement reads fields only.")
+        connection = connections[alias]
+        compiler = qs.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
-        slots = [str(p) if isinstance(p, Slot) else _ID_SLOTS.get(p) if type(p) is int else None
-                 for p in params]
+        times = {connection.ops.adapt_datetimefield_value(v): n for n, v in _TIME_VALUES.items()}
+        slots = [str(p) if isinstance(p, Slot) else _ID_SLOTS.get(p) if type(p) is int
+                 else times.get(p) if isinstance(p, str | datetime) else None for p in params]
         select, klass_info = compiler.select, compiler.klass_info
-        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
-        compiled = _Compiled(
-            compiler, sql, slots, list(params), frozenset(s for s in slots if s is not None),
-            [f[0].target.attname for f in select[start:end]], (start, end),
-            get_related_populators(klass_info, select, alias),
-            compiler.get_converters([s[0] for s in select[: compiler.col_count]]),
-        )
+        names = frozenset(s for s in slots if s is not None)
+        converters = compiler.get_converters([s[0] for s in select[: compiler.col_count]])
+        if tuples:
+            compiled = _Compiled(compiler, sql, slots, list(params), names, names & set(_TIME_VALUES),
+                                 converters, None, (0, 0), [])
+        else:
+            start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+            compiled = _Compiled(
+                compiler, sql, slots, list(params), names, names & set(_TIME_VALUES), converters,
+                [f[0].target.attname for f in select[start:end]], (start, end),
+                get_related_populators(klass_info, select, alias),
+            )
         self._compiled[alias] = compiled
         return compiled
 
-    def rows(self, **values: str | int) -> list[M]:
+    def rows(self, **values: Any) -> list[R]:
         """The rows for ``values`` (one per slot), read where the router sends reads."""
         if self._model is None:
             self._model = self._build().model
@@ -97,24 +126,31 @@ class Statement(Generic[M]):
         c = self._compiled.get(alias) or self._compile(alias)
         if c.names != set(values):
             raise TypeError(f"Statement needs {sorted(c.names)}, got {sorted(values)}")
+        connection = connections[alias]
+        for name in c.times:
+            values[name] = connection.ops.adapt_datetimefield_value(values[name])
         args = [values[s] if s is not None else p for s, p in zip(c.slots, c.params, strict=True)]
         compiler = copy.copy(c.compiler)
         # This thread's connection: the compiler kept the one of the thread that compiled it,
         # which Django refuses to use from another (threaded web workers, the task worker).
-        compiler.connection = connections[alias]
+        compiler.connection = connection
         compiler.as_sql = lambda *_a, **_k: (c.sql, args)  # type: ignore[method-assign]
+        rows = chain.from_iterable(compiler.execute_sql(MULTI))
+        if c.converters:
+            rows = compiler.apply_converters(rows, c.converters)
+        if c.init_list is None:
+            return [tuple(row) for row in rows]  # type: ignore[misc]
         start, end = c.model_range
         out = []
-        rows = chain.from_iterable(compiler.execute_sql(MULTI))
-        for row in compiler.apply_converters(rows, c.converters) if c.converters else rows:
+        for row in rows:
             obj = model.from_db(alias, c.init_list, row[start:end])
             for populator in c.related:
                 populator.populate(row, obj)
             for name, position in compiler.annotation_col_map.items():
                 setattr(obj, name, row[position])
             out.append(obj)
-        return out
+        return out  # type: ignore[return-value]
 
-    def first(self, **values: str | int) -> M | None:
+    def first(self, **values: Any) -> R | None:
         found = self.rows(**values)
         return found[0] if found else None

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from kesu.lib.statements import Slot, Statement, id_slot
+from kesu.lib.statements import Slot, Statement, id_slot, time_slot
 from kesu.org.models import Unit, User
 
 BY_USERNAME = Statement(lambda: User.objects.filter(username=Slot("username"), is_active=True))
@@ -75,3 +75,24 @@ def test_a_statement_compiled_in_one_thread_runs_in_another(org):
     thread.start()
     thread.join()
     assert [u.username for u in found] == ["manager"]
+
+
+JOINED_BETWEEN = Statement(lambda: User.objects.filter(
+    date_joined__gte=time_slot("since"), date_joined__lt=time_slot("until"), units__code=Slot("unit"),
+).order_by("username").values_list("username", "date_joined", "is_active", "units__name"))
+
+
+def test_moments_and_values_list_rows_come_back_as_the_orm_reads_them(org):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    User.objects.filter(username="handler").update(date_joined=now - timedelta(days=3))
+    expected = list(User.objects.filter(date_joined__gte=now - timedelta(days=1), date_joined__lt=now + timedelta(days=1),
+                                        units__code="bj").order_by("username")
+                    .values_list("username", "date_joined", "is_active", "units__name"))
+    found = JOINED_BETWEEN.rows(since=now - timedelta(days=1), until=now + timedelta(days=1), unit="bj")
+    assert found == expected and [r[0] for r in found] == ["clerk"]  # the handler joined too early
+    assert found[0][1] == org["clerk"].date_joined and found[0][2] is True and found[0][3] == "北京门店"
+    assert [r[0] for r in JOINED_BETWEEN.rows(since=now - timedelta(days=5), until=now, unit="bj")] == ["clerk", "handler"]
