@@ -114,11 +114,12 @@ def simulate(p: Plan, *, org: Org, route_reason: str,
     # (kind, actor id, at, visibility, body, before, after, data), as ``timeline.record`` writes them.
     events: list[Event_] = []
 
-    def save(at: datetime, fields: dict[str, Any]) -> dict[str, Any]:
-        """``actions._save``: the old values of the fields that change; bumps the version."""
+    def save(at: datetime, fields: dict[str, Any], *, bump: bool = True) -> dict[str, Any]:
+        """``actions._save``: the old values of the fields that change; bumps the version.
+        ``bump=False``: set with the registration's own INSERT (``actions._register``)."""
         before = {k: c[k] for k in fields if c[k] != fields[k]}
         c.update(fields)
-        c["version"] += 1
+        c["version"] += 1 if bump else 0
         c["updated_at"] = at
         return before
 
@@ -143,13 +144,13 @@ def simulate(p: Plan, *, org: Org, route_reason: str,
     owner_id = changes.get("owner_id", by_id)
     reviewer_id = changes.get("reviewer_id")
     if changes:
-        before = save(t0, changes)
+        before = save(t0, changes, bump=False)
         events.append((E_ROUTED, by_id, t0, INTERNAL, route_reason,
                        {_DIFF_NAMES[k]: v for k, v in before.items()},
                        {_DIFF_NAMES[k]: v for k, v in changes.items() if k in before}, {"level": level}))
     gm_copy = level == 3 or category.is_claim or category.is_batch  # R-RT-3
     if gm_copy:
-        save(t0, {"gm_copy": True})
+        save(t0, {"gm_copy": True}, bump=False)
         events.append((E_GM, by_id, t0, INTERNAL, "", EMPTY, EMPTY,
                        {"level": level, "category": category.code}))
 

@@ -152,11 +152,13 @@ def to_customer(
     now: datetime,
     dedupe_key: str,
     language: str | None = None,
+    into: list[Notification] | None = None,
 ) -> list[Notification]:
     """Notify the complainant: SMS if the contact phone is a mobile, email if the other
     contact holds an email address, both if both. Nothing for an anonymous complaint or one
     without such a contact. ``language`` defaults to English for a foreign customer
-    (R-IN-3), Chinese otherwise."""
+    (R-IN-3), Chinese otherwise. With ``into`` the rows are appended there, unwritten, for
+    the caller's ``write``."""
     if kind not in CUSTOMER_KINDS:
         raise ValueError(f"{kind!r} is not a customer notification")
     if complaint.anonymous:
@@ -168,7 +170,7 @@ def to_customer(
         "summary": complaint.summary,
     }
     ctx = _plain({**base, **context})
-    rows = []
+    rows: list[Notification] = []
     phone = mobile_of(complaint.contact_phone)
     if phone:
         rows.append(
@@ -181,7 +183,7 @@ def to_customer(
                 complaint, kind, Medium.EMAIL, email, lang, ctx, _key(dedupe_key, Medium.EMAIL), now
             )
         )
-    return _write(rows)
+    return _write_or_keep(rows, into)
 
 
 def to_staff(
@@ -194,11 +196,13 @@ def to_staff(
     dedupe_key: str,
     language: str | None = None,
     webhooks: bool = True,
+    into: list[Notification] | None = None,
 ) -> list[Notification]:
     """Notify a staff member by email (if they have an address) and post to every active
     webhook robot subscribed to ``kind`` (unless ``webhooks=False``). ``user`` may be None to
     reach the robots only. Callers notifying several people about one event pass
-    ``webhooks=True`` for one of them only, or the group chat sees the event several times."""
+    ``webhooks=True`` for one of them only, or the group chat sees the event several times.
+    With ``into`` the rows are appended there, unwritten, for the caller's ``write``."""
     if kind not in STAFF_KINDS:
         raise ValueError(f"{kind!r} is not a staff notification")
     lang = _language(language, settings.LANGUAGE_CODE)
@@ -242,6 +246,20 @@ def to_staff(
                 )
                 row.webhook = endpoint
                 rows.append(row)
+    return _write_or_keep(rows, into)
+
+
+def _write_or_keep(rows: list[Notification], into: list[Notification] | None) -> list[Notification]:
+    if into is None:
+        return _write(rows)
+    into.extend(rows)
+    return rows
+
+
+def write(rows: list[Notification]) -> list[Notification]:
+    """Write rows collected with ``into=`` in one INSERT, in their order, as ``to_customer``
+    and ``to_staff`` write their own: a registration writes its acknowledgement, its
+    assignment notices and its GM copies together."""
     return _write(rows)
 
 
@@ -346,4 +364,4 @@ def retry(notification: Notification, *, now: datetime) -> bool:
     return bool(updated)
 
 
-__all__ = ["Kind", "to_customer", "to_staff", "retry", "enqueue", "mobile_of", "email_in"]
+__all__ = ["Kind", "email_in", "enqueue", "mobile_of", "retry", "to_customer", "to_staff", "write"]

@@ -17,13 +17,16 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from kesu.comms import outbox
+from kesu.comms.models import Notification
 from kesu.lib.errors import Conflict, Forbidden, Invalid
 from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.lib.statements import Slot, Statement, id_slot, time_slot
 from kesu.lib.text import clean_text, dice, tokens
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
@@ -260,7 +263,6 @@ def _received_at(intake: Intake, now: datetime) -> datetime:
 
 
 def _unit_for(intake: Intake, by: User) -> Unit:
-    units = list(by.units.all())
     if intake.unit:
         unit = Unit.objects.filter(code=intake.unit, active=True).first()
         if unit is None:
@@ -268,6 +270,7 @@ def _unit_for(intake: Intake, by: User) -> Unit:
         # Any unit: staff register what they receive even if another unit caused it (R-IN-5);
         # as first responder they keep seeing it.
         return unit
+    units = _UNITS_OF.rows(user=by.pk)
     if not units:
         raise Invalid(_("You belong to no unit; ask an administrator to add you to one."), field="unit")
     return units[0]
@@ -275,36 +278,53 @@ def _unit_for(intake: Intake, by: User) -> Unit:
 
 def _category(code: str | None, fallback: Category | None) -> Category:
     if code:
-        category = Category.objects.filter(code=code, active=True).first()
+        category = _ACTIVE_CATEGORY.first(code=code)
         if category is None:
             raise Invalid(_("Unknown category “%(code)s”.") % {"code": code}, field="category")
         return category
     if fallback is not None:
         return fallback
-    return Category.objects.get(code="other")
+    return _CATEGORY.first(code="other") or Category.objects.get(code="other")
+
+
+# The reads every registration runs, compiled once per process (kesu/lib/statements.py):
+# building and compiling each cost more than running it.
+_UNITS_OF = Statement(lambda: Unit.objects.filter(members=id_slot("user")))  # as by.units.all()
+_CATEGORY = Statement(lambda: Category.objects.filter(code=Slot("code")))
+_ACTIVE_CATEGORY = Statement(lambda: Category.objects.filter(code=Slot("code"), active=True))
+_CUSTOMER = Statement(lambda: Customer.objects.filter(phone=Slot("phone")))
 
 
 def _find_repeat(customer: Customer | None, intake: Intake, text: str, received: datetime) -> Complaint | None:
     """R-IN-7: the same customer, the same matter (order, product or similar text), within 30 days."""
     if customer is None:
         return None
-    # Only the compared columns (and the number, for the timeline): a frequent complainant
-    # has dozens of complaints in the window, each some 60 columns wide.
-    earlier = Complaint.objects.filter(
-        customer=customer, received_at__gte=received - REPEAT_WINDOW, received_at__lte=received
-    ).exclude(status=Status.MERGED).order_by("-received_at", "-id").only(
-        "number", "order_number", "product", "summary", "description")[:50]
+    rows = _EARLIER.rows(customer=customer.pk, since=received - REPEAT_WINDOW, until=received)
     # Compare as stored: the earlier complaint's order and product went through clean_text.
     order_number, product = clean_text(intake.order_number), clean_text(intake.product)
     wording = set(tokens(text))
-    for candidate in earlier:
-        if order_number and candidate.order_number == order_number:
-            return candidate
-        if product and candidate.product == product:
-            return candidate
-        if dice(wording, set(tokens(f"{candidate.summary} {candidate.description}"))) >= REPEAT_SIMILARITY:
-            return candidate
+    for row in rows:
+        candidate = dict(zip(_REPEAT_COLUMNS, row))
+        if ((order_number and candidate["order_number"] == order_number)
+                or (product and candidate["product"] == product)
+                or dice(wording, set(tokens(f"{candidate['summary']} {candidate['description']}")))
+                >= REPEAT_SIMILARITY):
+            return Complaint.from_db(router.db_for_read(Complaint), _REPEAT_COLUMNS, row)
     return None
+
+
+# Only the compared columns (and the number, for the timeline), as plain rows: a frequent
+# complainant has dozens of complaints in the window, each some 60 columns wide, and only the
+# one found becomes a model instance (as ``.only()`` would have made it). In the model's field
+# order, as Model.from_db takes a subset of the columns.
+_REPEAT_COLUMNS = [f.attname for f in Complaint._meta.concrete_fields
+                   if f.attname in {"id", "number", "order_number", "product", "summary", "description"}]
+
+
+# Every registration of a known customer asks: compiled once (kesu/lib/statements.py).
+_EARLIER = Statement(lambda: Complaint.objects.filter(
+    customer_id=id_slot("customer"), received_at__gte=time_slot("since"), received_at__lte=time_slot("until"),
+).exclude(status=Status.MERGED).order_by("-received_at", "-id").values_list(*_REPEAT_COLUMNS)[:50])
 
 
 def intake_details(intake: Intake) -> dict[str, Any]:
@@ -344,9 +364,10 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
 
     customer = None
     if phone:
-        customer, _created = Customer.objects.get_or_create(
+        # Mostly a known customer: read with the compiled statement, created (race-safe) if not.
+        customer = _CUSTOMER.first(phone=phone) or Customer.objects.get_or_create(
             phone=phone, defaults={"name": name, "address": clean_text(intake.address), "created_at": now}
-        )
+        )[0]
     repeat_of = _find_repeat(customer, intake, text, received)
 
     # R-CL-3/R-CL-4: the clerk's level (or the suggestion), raised by the category, the
@@ -363,6 +384,12 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         level = Level.TWO
         reasons.append("repeat")
 
+    # R-RT-2/R-RT-3: the handler and reviewer the level calls for, and the copy to the GM, are
+    # known before the row is written, so they go into its INSERT rather than into UPDATEs
+    # after it: the complaint starts at version 1, as the answer to the clerk says. The
+    # timeline still records the routing as a change from the clerk (ROUTED, below).
+    routed = _routing_changes(unit, level, owner=by, reviewer_id=None)
+    gm_copy = _needs_gm_copy(level, category)
     complaint = Complaint(
         number=next_number(now),
         level=level,
@@ -382,7 +409,9 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         registered_at=now,
         recorded_by=by,
         first_responder=by,
-        owner=by,
+        owner=routed.get("owner", by),
+        reviewer=routed.get("reviewer"),
+        gm_copy=gm_copy,
         unit=unit,
         repeat_of=repeat_of,
         updated_at=now,
@@ -394,21 +423,44 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     lookup_code = _lookup_code()
     complaint.lookup_code_hash = hash_lookup_code(complaint.number, lookup_code)
     complaint.save()
-    timeline.record(
+    # The registration's events in one INSERT, in the order they happen (R-WF-2); their
+    # notifications in another, in the same order as when each was written on its own.
+    events = [timeline.event(
         complaint, Event.REGISTERED, by=by, at=now,
         after={"status": complaint.status, "level": level, "category": category.code,
                "channel": complaint.channel, "owner": by.pk},
         suggested_category=suggestion.category.code if suggestion.category else None,
         suggested_level=suggestion.level, matched_keywords=suggestion.matched,
         level_raised_by=reasons,
-    )
+    )]
     if repeat_of is not None:
-        timeline.record(complaint, Event.REPEAT_LINKED, by=by, at=now, repeat_of=repeat_of.number)
-    _route(complaint, by=by, now=now, reason=_("Level routing at registration"))
-    _flag_gm_copy(complaint, by=by, now=now)
+        events.append(timeline.event(complaint, Event.REPEAT_LINKED, by=by, at=now, repeat_of=repeat_of.number))
+        # For the answer (present.repeat_number), which would otherwise read it back.
+        complaint.repeat_of_number = repeat_of.number
+    routed_event = None
+    if routed:
+        before = {"owner": by, "reviewer": None}
+        routed_event = timeline.event(
+            complaint, Event.ROUTED, by=by, at=now, body=_("Level routing at registration"),
+            before={k: before[k] for k in routed}, after=routed, level=complaint.level,
+        )
+        events.append(routed_event)
+    gm_data = {"level": complaint.level, "category": complaint.category.code}
+    gm_event = timeline.event(complaint, Event.GM_COPIED, by=by, at=now, **gm_data) if gm_copy else None
+    if gm_event is not None:
+        events.append(gm_event)
+    timeline.record_all(events)
+    messages: list[Notification] = []
+    if routed_event is not None:
+        for key in ("owner", "reviewer"):
+            if key in routed:
+                notify.assigned(complaint, routed[key], event=routed_event, now=now, into=messages)
+    if gm_event is not None:
+        notify.gm_copied(complaint, event=gm_event, data=gm_data, now=now, into=messages)
     # Kept for the answer to the clerk, which shows them: no need to read them back.
     complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True)
-    notify.acknowledge(complaint, lookup_code=lookup_code, now=now)
+    notify.acknowledge(complaint, lookup_code=lookup_code, now=now, into=messages)
+    outbox.write(messages)
     complaint.lookup_code = lookup_code
     return complaint
 
@@ -424,18 +476,27 @@ def hash_lookup_code(number: str, code: str) -> str:
 # --- routing helpers (R-RT-2, R-RT-3) ------------------------------------------------------
 
 
-def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> None:
-    """Put the complaint with the handler and reviewer its level calls for. The handler only
-    ever moves up a tier here; a level-1 handler keeps it at level 1."""
-    changes: dict[str, Any] = {}
-    need = routing.handler_tier(complaint.level)
-    if complaint.owner.tier < need:
-        target = routing.nearest_user(complaint.unit, need)
-        if target is not None and target.pk != complaint.owner_id:
+def _routing_changes(unit: Unit, level: int, *, owner: User, reviewer_id: int | None) -> dict[str, User]:
+    """The handler and reviewer the level calls for, where they differ from the present ones.
+    The handler only ever moves up a tier here; a level-1 handler keeps it at level 1."""
+    need, review = routing.handler_tier(level), routing.review_tier(level)
+    moves_up = owner.tier < need
+    found = routing.nearest_users(unit, (need, review) if moves_up and need != review else (review,))
+    changes: dict[str, User] = {}
+    if moves_up:
+        target = found[need]
+        if target is not None and target.pk != owner.pk:
             changes["owner"] = target
-    reviewer = routing.nearest_user(complaint.unit, routing.review_tier(complaint.level))
-    if reviewer is not None and reviewer.pk != complaint.reviewer_id:
+    reviewer = found[review]
+    if reviewer is not None and reviewer.pk != reviewer_id:
         changes["reviewer"] = reviewer
+    return changes
+
+
+def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> None:
+    """Put the complaint with the handler and reviewer its level calls for."""
+    changes = _routing_changes(complaint.unit, complaint.level, owner=complaint.owner,
+                               reviewer_id=complaint.reviewer_id)
     if not changes:
         return
     before = _save(complaint, now, **changes)
@@ -448,10 +509,13 @@ def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> Non
             notify.assigned(complaint, changes[key], event=event, now=now)
 
 
-def _flag_gm_copy(complaint: Complaint, *, by: User, now: datetime) -> None:
+def _needs_gm_copy(level: int, category: Category) -> bool:
     """R-RT-3: batch, claim and level-3 complaints are copied to the GM."""
-    needs = complaint.level == Level.THREE or complaint.category.is_claim or complaint.category.is_batch
-    if needs and not complaint.gm_copy:
+    return level == Level.THREE or category.is_claim or category.is_batch
+
+
+def _flag_gm_copy(complaint: Complaint, *, by: User, now: datetime) -> None:
+    if _needs_gm_copy(complaint.level, complaint.category) and not complaint.gm_copy:
         _save(complaint, now, gm_copy=True)
         notify.copy_gm(complaint, by=by, now=now, level=complaint.level,
                         category=complaint.category.code)

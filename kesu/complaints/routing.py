@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
+from kesu.lib.statements import Statement, id_slot
 from kesu.org.models import Role, Unit, User
 
 # Within a tier, prefer the role whose job it is.
@@ -31,25 +32,54 @@ def memoized() -> Iterator[None]:
 
 def nearest_user(unit: Unit, tier: int) -> User | None:
     """The first active user of exactly ``tier`` found walking up from ``unit`` to the root."""
+    return nearest_users(unit, (tier,))[tier]
+
+
+def nearest_users(unit: Unit, tiers: tuple[int, ...]) -> dict[int, User | None]:
+    """``nearest_user`` for several tiers at once, in one query: routing at registration asks
+    for a handler and a reviewer of the same unit."""
     memo = _memo.get()
     if memo is None:
-        return _nearest_user(unit, tier)
-    key = (unit.pk, tier)
-    if key not in memo:
-        memo[key] = _nearest_user(unit, tier)
-    return memo[key]
+        return _nearest_users(unit, tiers)
+    missing = tuple(t for t in tiers if (unit.pk, t) not in memo)
+    if missing:
+        for tier, user in _nearest_users(unit, missing).items():
+            memo[(unit.pk, tier)] = user
+    return {t: memo[(unit.pk, t)] for t in tiers}
 
 
-def _nearest_user(unit: Unit, tier: int) -> User | None:
+def _nearest_users(unit: Unit, tiers: tuple[int, ...]) -> dict[int, User | None]:
     # The unit's ids up to the root come from its materialised path: one query for the users of
     # the whole chain, nearest unit first.
     chain = [unit.pk, *(int(x) for x in reversed(unit.path.strip("/").split("/")) if x and int(x) != unit.pk)]
-    found: dict[int, list[User]] = {}
-    for user in (User.objects.staff().filter(units__in=chain, tier=tier)
-                 .annotate(at_unit=F("units")).order_by("id")):
-        found.setdefault(user.at_unit, []).append(user)
+    found: dict[tuple[int, int], list[User]] = {}
+    users = _users_of(len(chain), tiers).rows(**{f"unit{i}": pk for i, pk in enumerate(chain)})
+    for user in users:
+        found.setdefault((user.tier, user.at_unit), []).append(user)
+    return {tier: _first(tier, chain, found) for tier in tiers}
+
+
+# Every registration asks this: compiled once per shape (the chain's length, the tiers), as
+# kesu/lib/statements.py explains; building and compiling it cost more than running it.
+_USERS_OF: dict[tuple[int, tuple[int, ...]], Statement[User]] = {}
+
+
+def _users_of(depth: int, tiers: tuple[int, ...]) -> Statement[User]:
+    statement = _USERS_OF.get((depth, tiers))
+    if statement is None:
+        def build() -> QuerySet[User]:
+            units = [id_slot(f"unit{i}") for i in range(depth)]
+            # The tiers are fixed in the SQL: there are three, and a tier field takes no stand-in.
+            return (User.objects.staff().filter(units__in=units, tier__in=tiers)
+                    .annotate(at_unit=F("units")).order_by("id"))
+
+        statement = _USERS_OF[(depth, tiers)] = Statement(build)
+    return statement
+
+
+def _first(tier: int, chain: list[int], found: dict[tuple[int, int], list[User]]) -> User | None:
     for node in chain:
-        candidates = found.get(node)
+        candidates = found.get((tier, node))
         if not candidates:
             continue
         preferred = [u for u in candidates if u.role in _PREFERRED.get(tier, [])]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections, router
 from django.db import models as djm
 
 from .models import Category, Complaint, Event, TimelineEvent, Visibility
@@ -24,7 +25,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def record(
+def event(
     complaint: Complaint,
     kind: Event,
     *,
@@ -36,7 +37,8 @@ def record(
     after: dict[str, Any] | None = None,
     **data: Any,
 ) -> TimelineEvent:
-    return TimelineEvent.objects.create(
+    """An event not yet stored: for ``record_all``."""
+    return TimelineEvent(
         complaint=complaint,
         kind=kind,
         actor=by,
@@ -47,3 +49,22 @@ def record(
         after={k: _plain(v) for k, v in (after or {}).items()},
         data={k: _plain(v) for k, v in data.items()},
     )
+
+
+def record(complaint: Complaint, kind: Event, *, by: Any, at: datetime, **fields: Any) -> TimelineEvent:
+    """Append one event (the arguments of ``event``)."""
+    recorded = event(complaint, kind, by=by, at=at, **fields)
+    recorded.save(force_insert=True)
+    return recorded
+
+
+def record_all(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """Append several events of one action in one INSERT, in the order given: ids ascend in
+    that order (the timeline's order), and each event gets its id for the dedupe keys of the
+    notifications about it. Where the database cannot return the ids of a multi-row insert,
+    one INSERT each."""
+    if connections[router.db_for_write(TimelineEvent)].features.can_return_rows_from_bulk_insert:
+        return TimelineEvent.objects.bulk_create(events)
+    for e in events:
+        e.save(force_insert=True)
+    return events

@@ -149,16 +149,24 @@ class BusinessCalendar:
         """The organisation's calendar from the database, cached per process.
 
         Costs one query while nothing changed (the row counts and summed revisions of the three
-        calendar tables) and four after any change, in whichever process made it."""
+        calendar tables and the policies, ``signature_now``) and four after any change, in
+        whichever process made it."""
+        return cls.load_signed()[1]
+
+    @classmethod
+    def load_signed(cls) -> tuple[tuple[object, ...], BusinessCalendar]:
+        """``load``, with the signature it was checked against: it also covers the time-limit
+        policies, whose process-wide cache (``kesu.sla.deadlines``) is keyed on it, so that a
+        registration notices a change to either with this one query."""
         global _cached
-        signature = _signature()
+        signature = signature_now()
         cached = _cached
         if cached is not None and cached[0] == signature:
-            return cached[1]
+            return cached
         calendar = cls.from_db()
         # The signature was read first: a change in between only causes one more reload.
         _cached = (signature, calendar)
-        return calendar
+        return signature, calendar
 
     @classmethod
     def from_db(cls) -> BusinessCalendar:
@@ -337,12 +345,15 @@ class BusinessCalendar:
 _cached: tuple[tuple[object, ...], BusinessCalendar] | None = None
 
 
-def _signature() -> tuple[object, ...]:
-    from .models import CalendarDay, CalendarYear, WorkingHours
+def signature_now() -> tuple[object, ...]:
+    """The row counts and summed revisions of the calendar's three tables and of the time-limit
+    policies, in one query. A policy edit reloads the calendar too: rare, and cheaper than a
+    second query on every registration."""
+    from .models import CalendarDay, CalendarYear, Policy, WorkingHours
 
     q = connection.ops.quote_name
     parts = []
-    for model in (CalendarDay, CalendarYear, WorkingHours):
+    for model in (CalendarDay, CalendarYear, WorkingHours, Policy):
         table = q(model._meta.db_table)
         parts.append(f"(SELECT COUNT(*) FROM {table})")
         parts.append(f"(SELECT SUM({q('revision')}) FROM {table})")

@@ -17,7 +17,7 @@ from django.db.models import Min
 
 from kesu.complaints.models import Complaint, Event, Status, Transfer
 
-from .calendar import BusinessCalendar
+from .calendar import BusinessCalendar, signature_now
 from .models import Deadline, DeadlineKind, Market, Policy
 from .models.policies import Unit as LengthUnit
 
@@ -47,6 +47,10 @@ def due_after(policy: Policy, start: datetime, calendar: BusinessCalendar, fract
 
 # The active policies while a ``policies_memoized()`` block runs (a sweep pass); None outside.
 _policies: ContextVar[list[Policy] | None] = ContextVar("active_policies", default=None)
+# Outside one: the active policies as of a signature of the calendar and policy tables
+# (``calendar.signature_now``), kept by the process between changes. The cached Policy objects
+# are shared and never changed; only their ids and fields are read.
+_cached: tuple[tuple[object, ...], list[Policy]] | None = None
 
 
 @contextmanager
@@ -61,20 +65,38 @@ def policies_memoized() -> Iterator[None]:
         _policies.reset(token)
 
 
-def _active_policies(level: int) -> list[Policy]:
+def active_policies(signature: tuple[object, ...] | None = None) -> list[Policy]:
+    """Every active policy, in the model's order (it breaks ties between equal policies).
+
+    Kept per process and read again when ``signature`` (by default read now, one query) differs
+    from the one they were read at: a policy saved, updated, added or deleted in any process
+    changes it (``Policy.revision``), so an administrator's edit applies from the next change
+    on, as before the cache. ``schedule`` passes the signature it read for the calendar."""
+    global _cached
     memo = _policies.get()
-    if memo is None:
-        return list(Policy.objects.filter(active=True, min_level__lte=level, max_level__gte=level))
-    return [p for p in memo if p.min_level <= level <= p.max_level]
+    if memo is not None:
+        return memo
+    if signature is None:
+        signature = signature_now()
+    cached = _cached
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    policies = list(Policy.objects.filter(active=True))
+    # The signature was read first: a change in between only causes one more read.
+    _cached = (signature, policies)
+    return policies
 
 
-def applicable(complaint: Complaint) -> dict[str, Policy]:
+def applicable(complaint: Complaint, signature: tuple[object, ...] | None = None) -> dict[str, Policy]:
     """The policy of each kind that applies to the complaint: the most specific match
     (category, then channel, then market), then the shortest."""
     market = Market.FOREIGN if complaint.foreign else Market.DOMESTIC
     category_ids = {complaint.category_id, complaint.category.parent_id} - {None}
+    level = complaint.level
     best: dict[str, tuple[tuple[int, float], Policy]] = {}
-    for p in _active_policies(complaint.level):
+    for p in active_policies(signature):
+        if not p.min_level <= level <= p.max_level:
+            continue
         if p.category_id and p.category_id not in category_ids:
             continue
         if p.channel and p.channel != complaint.channel:
@@ -145,7 +167,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: 
     ``new``: the complaint was registered in this transaction, so it has no rows, contacts or
     transfers yet, and nothing need be read to know it. Returns the rows created.
     """
-    calendar = BusinessCalendar.load()
+    signature, calendar = BusinessCalendar.load_signed()
     rows = {} if new else {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
     finished = complaint.status in (Status.MERGED, Status.INVALID)
     closed = complaint.status == Status.CLOSED
@@ -154,7 +176,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: 
     raised_at = now if raised else None
     new_rows: list[Deadline] = []
 
-    for w in [] if finished else _wanted(complaint, applicable(complaint), now, starts=starts,
+    for w in [] if finished else _wanted(complaint, applicable(complaint, signature), now, starts=starts,
                                          raised_at=raised_at, new=new):
         key = (w.kind, w.ref)
         seen.add(key)

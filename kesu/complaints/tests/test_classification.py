@@ -537,3 +537,14 @@ def test_r_cl_5_mark_invalid_without_a_reply_is_refused(api, reply):
     c = Complaint.objects.get(number=number)
     assert c.status == "accepted" and c.valid is None
     assert not events(api, number, Event.REPLIED)
+
+
+def test_r_cl_2_a_rule_edited_between_two_registrations_applies_to_the_second(api):
+    text = "冰箱晚上嗡嗡响，吵得睡不着"
+    assert registered(api, summary=text)["category"]["code"] == "other"
+    rule = KeywordRule.objects.filter(active=True, category__code="quality_general").first()
+    rule.keywords = f"{rule.keywords}，嗡嗡响"
+    rule.save()
+    assert registered(api, summary=text, contact_phone="13912345679")["category"]["code"] == "quality_general"
+    KeywordRule.objects.filter(pk=rule.pk).update(category=Category.objects.get(code="quality_serious"))
+    assert registered(api, summary=text, contact_phone="13912345670")["category"]["code"] == "quality_serious"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from kesu.comms.models import Notification
 from kesu.complaints import actions
 from kesu.complaints.models import Complaint, Event
-from kesu.org.models import DEFAULT_TIER, Role
+from kesu.org.models import DEFAULT_TIER, Role, User
 
 
 def test_r_rt_1_roles_sit_at_their_tiers():
@@ -127,3 +128,39 @@ def test_r_rt_5_more_than_three_transfers_flags_tier_2(org, register):
     flagged = complaint.events.get(kind=Event.BOUNCE_FLAGGED)
     assert flagged.data == {"transfers": 4, "manager": org["manager"].pk}
 
+
+
+def test_r_rt_2_routing_is_written_with_the_registration_and_answered_as_stored(api, org):
+    """The handler, reviewer and GM copy go into the registration's own row: the answer's
+    version is the stored one and works for the next step (R-WF-4); the timeline still shows
+    the routing as a change from the clerk, in the order it happened (R-WF-2)."""
+    for name in ("manager", "director", "gm"):
+        org[name].email = f"{name}@example.cn"
+        org[name].save(update_fields=["email"])
+    body = api("clerk").post("/complaints", {
+        "channel": "media", "customer_name": "王芳", "contact_phone": "13600001111",
+        "summary": "记者来电询问空调起火事件"}).json()["complaint"]
+    complaint = Complaint.objects.get(number=body["number"])
+    assert body["version"] == complaint.version
+    assert (complaint.owner, complaint.reviewer, complaint.gm_copy) == (org["manager"], org["director"], True)
+    kinds = list(complaint.events.order_by("id").values_list("kind", flat=True))
+    assert kinds == [Event.REGISTERED, Event.ROUTED, Event.GM_COPIED]
+    routed = complaint.events.get(kind=Event.ROUTED)
+    assert routed.before == {"owner": org["clerk"].pk, "reviewer": None}
+    assert routed.after == {"owner": org["manager"].pk, "reviewer": org["director"].pk}
+    notices = Notification.objects.filter(complaint=complaint).exclude(kind="acknowledgement").order_by("id")
+    assert [(n.kind, n.recipient) for n in notices][:3] == [
+        ("assignment", "manager@example.cn"), ("assignment", "director@example.cn"), ("gm_copy", "gm@example.cn")]
+    assert notices[0].dedupe_key.startswith(f"assign:{routed.pk}:")
+    assert api("manager").act(body["number"], "accept", version=body["version"]).status_code == 200
+
+
+def test_r_rt_2_a_reviewer_appointed_between_two_registrations_reviews_the_second(org, register):
+    assert register(contact_phone="13600000001", order_number="A1").reviewer == org["manager"]
+    nearer = User.objects.create_user(username="bj_manager", password="x", role=Role.MANAGER, tier=2,
+                                      display_name="北京店长")
+    nearer.units.set([org["beijing"]])
+    assert register(contact_phone="13600000002", order_number="A2").reviewer == nearer
+    nearer.is_active = False
+    nearer.save(update_fields=["is_active"])
+    assert register(contact_phone="13600000003", order_number="A3").reviewer == org["manager"]
