@@ -48,14 +48,14 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
     return present.detail(queries.access_complaint(_user(request), number), _user(request))
 
 
-def _rendered(request: HttpRequest, body: Any) -> HttpResponse:
-    """The hot reads, rendered as ``present`` built them. Their schemas stay the documented
+def _rendered(request: HttpRequest, body: Any, status: int = 200) -> HttpResponse:
+    """The hot reads and the registration's answer, rendered as ``present`` built them. Their schemas stay the documented
     contract, checked by the tests (``tests/test_api_schemas.py``);
     validating every row against them again on each request was a fifth of a list's time
     (docs/performance.md)."""
     from kesu.api import api
 
-    return api.create_response(request, body, status=200)
+    return api.create_response(request, body, status=status)
 
 
 # --- register, list, read -------------------------------------------------------------------
@@ -82,7 +82,7 @@ def register(
     # responder, so they may see it (R-IN-5, R-AX-1).
     body = {"created": result.created, "lookup_code": getattr(result.complaint, "lookup_code", None),
             "complaint": present.detail(result.complaint, user)}
-    return Respond(201 if result.created else 200, body)
+    return _rendered(request, body, 201 if result.created else 200)
 
 
 class ListFilters(schemas.ComplaintFilters):

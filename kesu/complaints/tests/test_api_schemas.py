@@ -1,4 +1,4 @@
-"""The hot reads (list, detail, timeline) are rendered without validating each response
+"""The hot reads (list, detail, timeline) and the registration's answer are rendered without validating each response
 against its schema (kesu/complaints/api.py ``_rendered``). These tests hold them to the
 schemas the OpenAPI document publishes: every documented field there, nothing undocumented,
 every value of the documented type, and times in Asia/Shanghai."""
@@ -10,7 +10,7 @@ from decimal import Decimal
 from pydantic import TypeAdapter
 
 from kesu.complaints import actions
-from kesu.complaints.schemas import ComplaintOut, ComplaintPage, EventOut
+from kesu.complaints.schemas import ComplaintOut, ComplaintPage, EventOut, RegisteredOut
 
 
 def _same_keys(data: dict, schema: type) -> None:
@@ -56,6 +56,23 @@ def test_list_detail_and_timeline_match_their_published_schemas(org, register, a
     for e in events:
         _same_keys(e, EventOut)
     assert {"registered", "transferred"} <= {e["kind"] for e in events}
+
+
+def test_the_registration_answer_matches_its_published_schema(org, api):
+    client = api("clerk")
+    body = {"channel": "phone", "customer_name": "张伟", "contact_phone": "13812345678",
+            "summary": "电饭煲不加热", "order_number": "DD-S1"}
+    first = client.post("/complaints", body)
+    assert first.status_code == 201
+    again = client.post("/complaints", {**body, "summary": "电饭煲又不加热了"})
+    for r in (first, again):
+        answer = r.json()
+        RegisteredOut.model_validate(answer)
+        _same_keys(answer, RegisteredOut)
+        _same_keys(answer["complaint"], ComplaintOut)
+        assert answer["complaint"]["registered_at"].endswith("+08:00")
+        assert answer["complaint"]["contact_phone"] == "138****5678"
+    assert again.json()["complaint"]["repeat_of"] == first.json()["complaint"]["number"]
 
 
 def test_reads_still_answer_errors_as_json(org, register, api):
