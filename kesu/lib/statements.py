@@ -2,8 +2,8 @@
 
 Django turns a QuerySet into SQL on every evaluation. For the one-row reads of an API request
 (the bearer token, the complaint by number, its deadlines) compiling cost more than asking the
-database: the token's read took 1.1 ms, of which 0.25 ms was the round trip
-(docs/performance.md, "The floor of an API request").
+database: the token's read took 1.1 ms, of which 0.25 ms was the round trip (docs/design.md,
+"Statements compiled once"; docs/performance.md, "Lookups: the floor").
 
 A ``Statement`` is still written as an ordinary QuerySet, ``select_related`` and annotations
 included, so the SQL stays the ORM's. The values that change from run to run are given as
