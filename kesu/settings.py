@@ -98,6 +98,13 @@ TEMPLATES = [
 ]
 
 
+def _quiet_health_checks(db: dict) -> None:
+    # PostgreSQL's health check skips its SELECT 1 when the socket shows the server has said
+    # nothing since the last answer (kesu/lib/postgresql/base.py).
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        db["ENGINE"] = "kesu.lib.postgresql"
+
+
 def _database() -> dict:
     url = env("KESU_DATABASE_URL")
     # Created whatever the database: Huey's SQLite queue, media and static files live here too,
@@ -109,6 +116,7 @@ def _database() -> dict:
         db = dj_database_url.parse(
             url, conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
+        _quiet_health_checks(db)
     else:
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "kesu.sqlite3")}
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -136,6 +144,7 @@ if env("KESU_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         env("KESU_REPLICA_URL"), conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    _quiet_health_checks(DATABASES["replica"])
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["kesu.replica.Router"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

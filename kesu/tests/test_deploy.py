@@ -211,3 +211,34 @@ def test_exports_read_their_rows_from_the_replica_and_log_on_the_primary(replica
     assert not any(q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE")) for q in on_replica.captured_queries)
     assert any("imports_exportlog" in q["sql"] and q["sql"].lstrip().upper().startswith("UPDATE")
                for q in on_default.captured_queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_server_ended_is_replaced_before_the_next_request(api):
+    """A server restart, fail-over or terminated session between two requests costs a reconnect,
+    not an error: the health check (kesu/lib/postgresql/base.py) notices the server's goodbye
+    on the socket; a connection with nothing to read is used without a SELECT 1."""
+    import select
+    import time
+
+    import psycopg
+    from django.db import close_old_connections, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's connection handling")
+    client = api("clerk")
+    assert client.get("/me").status_code == 200
+    pid = connection.connection.info.backend_pid
+    close_old_connections()  # the end of a request: the next one checks the connection again
+    assert client.get("/me").status_code == 200
+    assert connection.connection.info.backend_pid == pid  # a quiet connection is kept
+
+    close_old_connections()
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while not select.select([connection.connection.fileno()], [], [], 0.1)[0]:
+        assert time.monotonic() < deadline, "the server did not close the connection"
+    r = client.get("/me")
+    assert r.status_code == 200, r.content
+    assert connection.connection.info.backend_pid != pid
