@@ -6,8 +6,8 @@ arithmetic; nothing here computes anything.
 Every row carries a random ``revision`` that changes on each ``save()``.
 ``BusinessCalendar.load()`` sums the revisions in one query to notice any change, in any process,
 without timestamps (frozen by ``time_machine`` in tests) or ids (reused after a rollback on
-SQLite). A ``QuerySet.update()`` on these tables must set a new ``revision`` too
-(``new_revision()``), or running processes keep the old calendar.
+SQLite). ``QuerySet.update()`` sets a new ``revision`` too; only raw SQL that leaves it alone
+goes unnoticed by running processes.
 """
 
 from __future__ import annotations
@@ -34,9 +34,20 @@ class CalendarSource(models.TextChoices):
     IMPORTED = "imported", _("Imported from a date list")
 
 
-class RevisionedModel(models.Model):
+class RevisionedQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        # A new revision with every change, as save() sets one: processes notice it.
+        kwargs.setdefault("revision", new_revision())
+        return super().update(**kwargs)
+
+
+class Revisioned(models.Model):
+    """A row with a random ``revision``, new on each ``save()`` and ``QuerySet.update()``, for
+    the per-process caches that compare summed revisions (the calendar, the policies)."""
+
     revision = models.IntegerField(default=new_revision, editable=False)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = RevisionedQuerySet.as_manager()
 
     class Meta:
         abstract = True
@@ -47,6 +58,13 @@ class RevisionedModel(models.Model):
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "revision"}
         super().save(*args, **kwargs)
+
+
+class RevisionedModel(Revisioned):
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        abstract = True
 
 
 class CalendarDay(RevisionedModel):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .calendar import new_revision
+from .calendar import Revisioned
 from .deadlines import DeadlineKind
 
 
@@ -26,14 +25,7 @@ class Market(models.TextChoices):
     FOREIGN = "foreign", _("Foreign")
 
 
-class PolicyQuerySet(models.QuerySet["Policy"]):
-    def update(self, **kwargs: Any) -> int:
-        # A new revision with every change, as save() sets one: processes notice it (below).
-        kwargs.setdefault("revision", new_revision())
-        return super().update(**kwargs)
-
-
-class Policy(models.Model):
+class Policy(Revisioned):
     """A limit: how long, in working or calendar time, for which complaints. When several
     active policies of one kind apply to a complaint, the most specific wins (category, then
     channel, then market), then the shortest.
@@ -63,9 +55,6 @@ class Policy(models.Model):
         help_text=_("Escalate one tier 4 working hours after a breach (R-SLA-9)."),
     )
     active = models.BooleanField(_("active"), default=True)
-    revision = models.IntegerField(default=new_revision, editable=False)
-
-    objects = PolicyQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("time-limit policy")
@@ -74,13 +63,6 @@ class Policy(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.revision = new_revision()
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None:
-            kwargs["update_fields"] = {*update_fields, "revision"}
-        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         if self.length is not None and self.length <= 0:

@@ -243,6 +243,9 @@ def test_load_costs_one_query_while_nothing_changes_and_sees_every_change(
     day.is_working = True
     day.save(update_fields=["is_working"])
     assert BusinessCalendar.load().is_working_day(dt.date(2026, 12, 1))
+    # A bulk change (the admin's list actions, scripts) is seen as well.
+    CalendarDay.objects.filter(pk=day.pk).update(is_working=False)
+    assert not BusinessCalendar.load().is_working_day(dt.date(2026, 12, 1))
     day.delete()
     assert BusinessCalendar.load().overrides == {}
 
