@@ -242,3 +242,26 @@ def test_a_connection_the_server_ended_is_replaced_before_the_next_request(api):
     r = client.get("/me")
     assert r.status_code == 200, r.content
     assert connection.connection.info.backend_pid != pid
+
+
+@pytest.mark.django_db
+def test_bulk_inserts_write_the_same_rows_below_and_above_the_unnest_threshold(org):
+    """kesu/lib/postgresql/compiler.py writes small multi-row INSERTs as VALUES and large ones
+    through UNNEST: both must store exactly what they were given."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kesu.lib.postgresql.compiler import UNNEST_FROM
+    from kesu.org.models import Unit
+
+    for count in (3, UNNEST_FROM + 5):
+        units = [Unit(name=f"门店{count}-{i}", code=f"u{count}-{i}", path=f"/x{count}-{i}/", is_quality=i % 2 == 0)
+                 for i in range(count)]
+        with CaptureQueriesContext(connection) as queries:
+            Unit.objects.bulk_create(units)
+        assert len(queries) == 1
+        if connection.vendor == "postgresql":
+            assert ("UNNEST" in queries[0]["sql"]) == (count >= UNNEST_FROM)
+        stored = list(Unit.objects.filter(code__startswith=f"u{count}-").order_by("id")
+                      .values_list("name", "code", "path", "is_quality"))
+        assert stored == [(u.name, u.code, u.path, u.is_quality) for u in units]

@@ -18,10 +18,17 @@ from __future__ import annotations
 import select
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgreSQLOperations
 from psycopg.pq import TransactionStatus
 
 
+class DatabaseOperations(PostgreSQLOperations):
+    compiler_module = "kesu.lib.postgresql.compiler"  # small bulk INSERTs as VALUES
+
+
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def close_if_health_check_failed(self) -> None:
         if (self.connection is not None and self.health_check_enabled and not self.health_check_done
                 and self._told_nothing()):
