@@ -16,6 +16,7 @@ the same converters and related objects; a ``values_list()`` Statement gives tup
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ class Slot(str):
     __slots__ = ()
 
 
+_ALLOCATING = threading.Lock()
 _ID_SLOTS: dict[int, str] = {}  # the stand-in value of each key slot, to its name
 _ID_VALUES: dict[str, int] = {}
 
@@ -48,8 +50,11 @@ def id_slot(name: str) -> int:
     impossible."""
     value = _ID_VALUES.get(name)
     if value is None:
-        value = _ID_VALUES[name] = -(2**31) + 1 + len(_ID_VALUES)
-        _ID_SLOTS[value] = name
+        with _ALLOCATING:  # two threads compiling at once must not give two names one value
+            value = _ID_VALUES.get(name)
+            if value is None:
+                value = _ID_VALUES[name] = -(2**31) + 1 + len(_ID_VALUES)
+                _ID_SLOTS[value] = name
     return value
 
 
@@ -61,7 +66,10 @@ def time_slot(name: str) -> datetime:
     finds again among the parameters as the backend prepares it (a string on SQLite)."""
     value = _TIME_VALUES.get(name)
     if value is None:
-        value = _TIME_VALUES[name] = datetime(1901, 1, 1, tzinfo=UTC) + timedelta(seconds=len(_TIME_VALUES) + 1)
+        with _ALLOCATING:
+            value = _TIME_VALUES.get(name)
+            if value is None:
+                value = _TIME_VALUES[name] = datetime(1901, 1, 1, tzinfo=UTC) + timedelta(seconds=len(_TIME_VALUES) + 1)
     return value
 
 
