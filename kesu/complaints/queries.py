@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from kesu.lib.errors import Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
-from kesu.lib.statements import Slot, Statement, id_slot
+from kesu.lib.statements import Shaped, Slot, Statement, id_slot, id_slots, id_values
 from kesu.org.models import Unit, User
 
 from .models import Attachment, Category, Complaint, Level, TimelineEvent, Transfer, Visibility
@@ -85,7 +85,8 @@ def can_see(user: User, complaint: Complaint) -> bool:
 PEOPLE = ("owner", "first_responder", "recorded_by", "reviewer", "reviewed_by")
 
 
-_PEOPLE = Statement(lambda: User.objects.filter(pk__in=[id_slot(f"u{i}") for i in range(len(PEOPLE))]))
+# One complaint's people, by how many different people it names.
+_PEOPLE = Shaped(lambda count: User.objects.filter(pk__in=id_slots("user", count)))
 
 
 def attach_people(complaints: list[Complaint], fields: tuple[str, ...] = PEOPLE) -> None:
@@ -93,9 +94,8 @@ def attach_people(complaints: list[Complaint], fields: tuple[str, ...] = PEOPLE)
     ids = {getattr(c, f"{f}_id") for c in complaints for f in fields} - {None}
     if not ids:
         users = {}
-    elif len(ids) <= len(PEOPLE):  # one complaint's people: compiled once; 0 names nobody
-        padded = {f"u{i}": user_id for i, user_id in enumerate([*ids, *[0] * len(PEOPLE)][: len(PEOPLE)])}
-        users = {u.pk: u for u in _PEOPLE.rows(**padded)}
+    elif len(ids) <= len(PEOPLE):  # one complaint's people: compiled once
+        users = {u.pk: u for u in _PEOPLE.rows((len(ids),), **id_values("user", list(ids)))}
     else:
         users = User.objects.in_bulk(ids)
     for c in complaints:
@@ -163,6 +163,13 @@ def customer_visible_events(complaint: Complaint) -> QuerySet[TimelineEvent]:
 _overdue = overdue  # filter_complaints' ``overdue`` parameter shadows the function
 
 
+def _phone_number(phone: str) -> str:
+    try:
+        return normalize_phone(phone)
+    except InvalidPhone:
+        raise Invalid(_("“%(phone)s” is not a valid phone number.") % {"phone": phone}, field="phone") from None
+
+
 def filter_complaints(
     qs: QuerySet[Complaint], *, now: datetime, state: list[str] | None = None,
     level: list[int] | None = None, category: str | None = None, channel: list[str] | None = None,
@@ -205,10 +212,7 @@ def filter_complaints(
     if received_to:
         qs = qs.filter(received_at__lt=received_to)
     if phone:
-        try:
-            qs = qs.filter(contact_phone=normalize_phone(phone))
-        except InvalidPhone:
-            raise Invalid(_("“%(phone)s” is not a valid phone number.") % {"phone": phone}, field="phone") from None
+        qs = qs.filter(contact_phone=_phone_number(phone))
     if q:
         qs = filter_text(qs, q)
     return qs
@@ -312,35 +316,29 @@ def _page(rows: list[Complaint], order: tuple[str, ...], limit: int) -> Page:
     return Page(rows, next_cursor)
 
 
+def _by_phone(everything: bool, below: int, own: int, limit: int) -> QuerySet[Complaint]:
+    qs = Complaint.objects.filter(contact_phone=Slot("phone"))
+    if not everything:
+        qs = qs.filter(_scope(id_slot("user"), id_slots("below", below), id_slots("own", own)))
+    return _list_rows(qs).order_by(*SORTS["-id"])[: limit + 1]
+
+
 # The lookup by phone, one statement per shape of the user's scope and page size.
-_BY_PHONE: dict[tuple[int, int, int], Statement[Complaint]] = {}
+_BY_PHONE = Shaped(_by_phone)
 
 
 def phone_page(user: User, phone: str, limit: int) -> Page:
     """The first page of ``filter_complaints(visible_to(user), phone=phone)``, newest first:
     the lookup a clerk makes when a customer calls. It is the same query, compiled once per
     shape of the user's scope (kesu/lib/statements.py); compiling it was half its time."""
-    try:
-        number = normalize_phone(phone)
-    except InvalidPhone:
-        raise Invalid(_("“%(phone)s” is not a valid phone number.") % {"phone": phone}, field="phone") from None
-    below, own = ([], []) if user.sees_everything else unit_scope(user)
-    shape = (-1 if user.sees_everything else len(below), len(own), limit)
-    statement = _BY_PHONE.get(shape)
-    if statement is None:
-        def build() -> QuerySet[Complaint]:
-            qs = Complaint.objects.filter(contact_phone=Slot("phone"))
-            if shape[0] >= 0:
-                qs = qs.filter(_scope(id_slot("user"), [id_slot(f"below{i}") for i in range(len(below))],
-                                      [id_slot(f"own{i}") for i in range(len(own))]))
-            return _list_rows(qs).order_by(*SORTS["-id"])[: limit + 1]
-
-        statement = _BY_PHONE[shape] = Statement(build)
-    values: dict[str, str | int] = {"phone": number}
-    if not user.sees_everything:
-        values.update(user=user.pk, **{f"below{i}": v for i, v in enumerate(below)},
-                      **{f"own{i}": v for i, v in enumerate(own)})
-    return _page(statement.rows(**values), SORTS["-id"], limit)
+    number = _phone_number(phone)
+    if user.sees_everything:
+        rows = _BY_PHONE.rows((True, 0, 0, limit), phone=number)
+    else:
+        below, own = unit_scope(user)
+        rows = _BY_PHONE.rows((False, len(below), len(own), limit), phone=number, user=user.pk,
+                              **id_values("below", below), **id_values("own", own))
+    return _page(rows, SORTS["-id"], limit)
 
 
 def capped_count(qs: QuerySet[Any], cap: int = 99) -> int:

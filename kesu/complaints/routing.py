@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.db.models import F, QuerySet
+from django.db.models import F
 
-from kesu.lib.statements import Statement, id_slot
+from kesu.lib.statements import Shaped, id_slots, id_values
 from kesu.org.models import Role, Unit, User
 
 # Within a tier, prefer the role whose job it is.
@@ -53,28 +53,18 @@ def _nearest_users(unit: Unit, tiers: tuple[int, ...]) -> dict[int, User | None]
     # the whole chain, nearest unit first.
     chain = [unit.pk, *(int(x) for x in reversed(unit.path.strip("/").split("/")) if x and int(x) != unit.pk)]
     found: dict[tuple[int, int], list[User]] = {}
-    users = _users_of(len(chain), tiers).rows(**{f"unit{i}": pk for i, pk in enumerate(chain)})
+    users = _USERS_OF.rows((len(chain), tiers), **id_values("unit", chain))
     for user in users:
         found.setdefault((user.tier, user.at_unit), []).append(user)
     return {tier: _first(tier, chain, found) for tier in tiers}
 
 
 # Every registration asks this: compiled once per shape (the chain's length, the tiers), as
-# kesu/lib/statements.py explains; building and compiling it cost more than running it.
-_USERS_OF: dict[tuple[int, tuple[int, ...]], Statement[User]] = {}
-
-
-def _users_of(depth: int, tiers: tuple[int, ...]) -> Statement[User]:
-    statement = _USERS_OF.get((depth, tiers))
-    if statement is None:
-        def build() -> QuerySet[User]:
-            units = [id_slot(f"unit{i}") for i in range(depth)]
-            # The tiers are fixed in the SQL: there are three, and a tier field takes no stand-in.
-            return (User.objects.staff().filter(units__in=units, tier__in=tiers)
-                    .annotate(at_unit=F("units")).order_by("id"))
-
-        statement = _USERS_OF[(depth, tiers)] = Statement(build)
-    return statement
+# kesu/lib/statements.py explains; building and compiling it cost more than running it. The
+# tiers are fixed in the SQL: there are three, and a tier field takes no stand-in.
+_USERS_OF = Shaped(lambda depth, tiers: User.objects.staff()
+                   .filter(units__in=id_slots("unit", depth), tier__in=tiers)
+                   .annotate(at_unit=F("units")).order_by("id"))
 
 
 def _first(tier: int, chain: list[int], found: dict[tuple[int, int], list[User]]) -> User | None:

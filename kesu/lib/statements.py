@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import chain
@@ -162,3 +162,30 @@ class Statement(Generic[R]):
     def first(self, **values: Any) -> R | None:
         found = self.rows(**values)
         return found[0] if found else None
+
+
+class Shaped(Generic[R]):
+    """One ``Statement`` per shape, for a read whose SQL depends on its input: how many keys an
+    ``IN`` lists, whether a scope applies, a page's size. ``build`` takes the shape's parts and
+    returns the QuerySet; each shape is compiled on its first use."""
+
+    def __init__(self, build: Callable[..., models.QuerySet[Any, R]]) -> None:
+        self._build = build
+        # A race only makes the same statement twice.
+        self._by_shape: dict[tuple[Any, ...], Statement[R]] = {}
+
+    def rows(self, shape: tuple[Any, ...], **values: Any) -> list[R]:
+        statement = self._by_shape.get(shape)
+        if statement is None:
+            statement = self._by_shape[shape] = Statement(lambda: self._build(*shape))
+        return statement.rows(**values)
+
+
+def id_slots(name: str, count: int) -> list[int]:
+    """``count`` key slots named ``name0``, ``name1``, …: an ``IN`` list of that length."""
+    return [id_slot(f"{name}{i}") for i in range(count)]
+
+
+def id_values(name: str, keys: Sequence[int]) -> dict[str, int]:
+    """The values of ``id_slots(name, len(keys))``."""
+    return {f"{name}{i}": key for i, key in enumerate(keys)}

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 
-from kesu.lib.statements import Slot, Statement, id_slot, time_slot
+from kesu.lib.statements import Shaped, Slot, Statement, id_slot, id_slots, id_values, time_slot
 from kesu.org.models import Unit, User
 
 BY_USERNAME = Statement(lambda: User.objects.filter(username=Slot("username"), is_active=True))
@@ -96,3 +96,14 @@ def test_moments_and_values_list_rows_come_back_as_the_orm_reads_them(org):
     assert found == expected and [r[0] for r in found] == ["clerk"]  # the handler joined too early
     assert found[0][1] == org["clerk"].date_joined and found[0][2] is True and found[0][3] == "北京门店"
     assert [r[0] for r in JOINED_BETWEEN.rows(since=now - timedelta(days=5), until=now, unit="bj")] == ["clerk", "handler"]
+
+
+UNITS_IN = Shaped(lambda count: Unit.objects.filter(pk__in=id_slots("unit", count)).order_by("code"))
+
+
+def test_a_shaped_statement_compiles_one_statement_per_shape(org):
+    one = [org["beijing"].pk]
+    three = [org["beijing"].pk, org["shanghai"].pk, org["qa_unit"].pk]
+    assert [u.code for u in UNITS_IN.rows((1,), **id_values("unit", one))] == ["bj"]
+    assert [u.code for u in UNITS_IN.rows((3,), **id_values("unit", three))] == ["bj", "qa", "sh"]
+    assert [u.code for u in UNITS_IN.rows((1,), **id_values("unit", [org["qa_unit"].pk]))] == ["qa"]
