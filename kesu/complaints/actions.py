@@ -46,6 +46,7 @@ from .models import (
     IdempotencyKey,
     Level,
     Status,
+    TimelineEvent,
     Transfer,
     TransitionNotAllowed,
     Visibility,
@@ -440,10 +441,8 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     routed_event = None
     if routed:
         before = {"owner": by, "reviewer": None}
-        routed_event = timeline.event(
-            complaint, Event.ROUTED, by=by, at=now, body=_("Level routing at registration"),
-            before={k: before[k] for k in routed}, after=routed, level=complaint.level,
-        )
+        routed_event = _routed_event(complaint, by=by, now=now, reason=_("Level routing at registration"),
+                                     before={k: before[k] for k in routed}, after=routed)
         events.append(routed_event)
     gm_data = {"level": complaint.level, "category": complaint.category.code}
     gm_event = timeline.event(complaint, Event.GM_COPIED, by=by, at=now, **gm_data) if gm_copy else None
@@ -452,13 +451,13 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     timeline.record_all(events)
     messages: list[Notification] = []
     if routed_event is not None:
-        for key in ("owner", "reviewer"):
-            if key in routed:
-                notify.assigned(complaint, routed[key], event=routed_event, now=now, into=messages)
+        _notify_routed(complaint, routed, event=routed_event, now=now, into=messages)
     if gm_event is not None:
         notify.gm_copied(complaint, event=gm_event, data=gm_data, now=now, into=messages)
-    # Kept for the answer to the clerk, which shows them: no need to read them back.
+    # Kept for the answer to the clerk, which shows them: no need to read them back; files
+    # come afterwards, each by its own upload.
     complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True)
+    complaint.has_attachments = False
     notify.acknowledge(complaint, lookup_code=lookup_code, now=now, into=messages)
     outbox.write(messages)
     complaint.lookup_code = lookup_code
@@ -500,13 +499,24 @@ def _route(complaint: Complaint, *, by: User, now: datetime, reason: str) -> Non
     if not changes:
         return
     before = _save(complaint, now, **changes)
-    event = timeline.record(
-        complaint, Event.ROUTED, by=by, at=now, body=reason, before=before,
-        after={k: v for k, v in changes.items() if k in before}, level=complaint.level,
-    )
+    after = {k: v for k, v in changes.items() if k in before}
+    event = timeline.record_all([_routed_event(complaint, by=by, now=now, reason=reason, before=before,
+                                               after=after)])[0]
+    _notify_routed(complaint, after, event=event, now=now)
+
+
+def _routed_event(complaint: Complaint, *, by: User, now: datetime, reason: str,
+                  before: dict[str, Any], after: dict[str, User]) -> TimelineEvent:
+    return timeline.event(complaint, Event.ROUTED, by=by, at=now, body=reason, before=before,
+                          after=after, level=complaint.level)
+
+
+def _notify_routed(complaint: Complaint, after: dict[str, User], *, event: TimelineEvent, now: datetime,
+                   into: list[Notification] | None = None) -> None:
+    """The new handler and reviewer each hear of the routing (R-RT-2)."""
     for key in ("owner", "reviewer"):
-        if key in before and changes[key] is not None:
-            notify.assigned(complaint, changes[key], event=event, now=now)
+        if key in after:
+            notify.assigned(complaint, after[key], event=event, now=now, into=into)
 
 
 def _needs_gm_copy(level: int, category: Category) -> bool:

@@ -49,8 +49,8 @@ def _detail(request: HttpRequest, number: str) -> dict[str, Any]:
 
 
 def _rendered(request: HttpRequest, body: Any, status: int = 200) -> HttpResponse:
-    """The hot reads and the registration's answer, rendered as ``present`` built them. Their schemas stay the documented
-    contract, checked by the tests (``tests/test_api_schemas.py``);
+    """The hot reads and the registration's answer, rendered as ``present`` built them. Their
+    schemas stay the documented contract, checked by the tests (``tests/test_api_schemas.py``);
     validating every row against them again on each request was a fifth of a list's time
     (docs/performance.md)."""
     from kesu.api import api
@@ -75,8 +75,6 @@ def register(
     intake = actions.Intake(**data)
     user = _user(request)
     result = actions.register(intake, by=user, idempotency_key=idempotency_key)
-    if result.created:  # files come afterwards, each by its own upload: no read for them
-        result.complaint.has_attachments = False  # type: ignore[attr-defined]
     # Presented from the complaint in hand: re-reading it through access_complaint's joins
     # was half of an intake's time (docs/performance.md). The registering clerk is its first
     # responder, so they may see it (R-IN-5, R-AX-1).
