@@ -181,7 +181,8 @@ def _history(user: User, raw_phone: str, now: datetime, exclude: int | None = No
         qs = qs.exclude(pk=exclude)
     rows = list(qs.order_by("-id").values("number", "received_at", "status", "summary")[:10])
     link = _complaint_link()
-    history = [{**r, "url": link(r["number"]), "status_label": str(Status(r["status"]).label)} for r in rows]
+    history = [{**r, "url": link(r["number"]), "status_label": present.choice_label(Status, r["status"])}
+               for r in rows]
     return {"history": history, "repeat": any(r["received_at"] >= now - REPEAT_WINDOW for r in rows),
             "phone_given": True}
 
