@@ -98,11 +98,31 @@ TEMPLATES = [
 ]
 
 
-def _quiet_health_checks(db: dict) -> None:
-    # PostgreSQL's health check skips its SELECT 1 when the socket shows the server has said
-    # nothing since the last answer (kesu/lib/postgresql/base.py).
-    if db["ENGINE"] == "django.db.backends.postgresql":
-        db["ENGINE"] = "kesu.lib.postgresql"
+def _prepare_threshold() -> int | None:
+    value = env("KESU_DB_PREPARE_THRESHOLD", "5").strip().lower()
+    if value in {"off", "none", ""}:
+        return None
+    try:
+        threshold = int(value)
+    except ValueError:
+        threshold = -1
+    if threshold < 0:
+        raise ImproperlyConfigured(f"KESU_DB_PREPARE_THRESHOLD must be a whole number or off, not {value!r}")
+    return threshold
+
+
+def _postgresql(db: dict) -> None:
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        return
+    # The health check skips its SELECT 1 when the socket shows the server has said nothing
+    # since the last answer (kesu/lib/postgresql/base.py).
+    db["ENGINE"] = "kesu.lib.postgresql"
+    # Parameters travel apart from the statement, and a statement a connection has run
+    # KESU_DB_PREPARE_THRESHOLD times is prepared on the server, which then stops parsing and
+    # planning it: the same few statements serve every lookup and registration
+    # (docs/performance.md, "Prepared statements"). "off" behind a PgBouncer older than 1.21
+    # in transaction mode, which cannot route a prepared statement to its server connection.
+    db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=_prepare_threshold())
 
 
 def _database() -> dict:
@@ -116,7 +136,7 @@ def _database() -> dict:
         db = dj_database_url.parse(
             url, conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
-        _quiet_health_checks(db)
+        _postgresql(db)
     else:
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(DATA_DIR / "kesu.sqlite3")}
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -144,7 +164,7 @@ if env("KESU_REPLICA_URL"):
     DATABASES["replica"] = dj_database_url.parse(
         env("KESU_REPLICA_URL"), conn_max_age=envint("KESU_DB_CONN_MAX_AGE", 60), conn_health_checks=True
     )
-    _quiet_health_checks(DATABASES["replica"])
+    _postgresql(DATABASES["replica"])
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["kesu.replica.Router"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

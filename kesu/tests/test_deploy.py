@@ -265,3 +265,54 @@ def test_bulk_inserts_write_the_same_rows_below_and_above_the_unnest_threshold(o
         stored = list(Unit.objects.filter(code__startswith=f"u{count}-").order_by("id")
                       .values_list("name", "code", "path", "is_quality"))
         assert stored == [(u.name, u.code, u.path, u.is_quality) for u in units]
+
+
+# --- Prepared statements (kesu/settings.py, kesu/lib/postgresql/base.py) ----------------------
+
+def test_the_prepare_threshold_setting_is_read_and_checked(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    for value, expected in (("off", None), ("0", 0), ("7", 7)):
+        monkeypatch.setenv("KESU_DB_PREPARE_THRESHOLD", value)
+        assert kesu_settings._prepare_threshold() == expected
+    monkeypatch.delenv("KESU_DB_PREPARE_THRESHOLD")
+    db = {"ENGINE": "django.db.backends.postgresql", "NAME": "kesu"}
+    kesu_settings._postgresql(db)
+    assert db["ENGINE"] == "kesu.lib.postgresql"
+    assert db["OPTIONS"] == {"server_side_binding": True, "prepare_threshold": 5}
+    for bad in ("five", "-1"):
+        monkeypatch.setenv("KESU_DB_PREPARE_THRESHOLD", bad)
+        with pytest.raises(ImproperlyConfigured, match="KESU_DB_PREPARE_THRESHOLD"):
+            kesu_settings._prepare_threshold()
+
+
+@pytest.mark.django_db
+def test_registrations_run_as_prepared_statements_and_store_what_was_sent(api):
+    """After a few registrations on one connection the server holds the complaint's INSERT as a
+    prepared statement, so it no longer parses and plans it; the wide statements (more than 50
+    parameters) keep their converted form between runs too; and every complaint reads back as
+    it was registered."""
+    from django.db import connection
+
+    from kesu.lib.postgresql.base import _long_statement
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's prepared statements")
+    threshold = connection.settings_dict["OPTIONS"]["prepare_threshold"]
+    assert threshold is not None and threshold <= 5
+    client = api("clerk")
+    _long_statement.cache_clear()
+    numbers = []
+    for i in range(threshold + 2):
+        r = client.post("/complaints", {"channel": "phone", "customer_name": f"顾客{i}",
+                                        "contact_phone": f"1380000{i:04d}", "summary": f"第{i}次投诉：空调不制冷",
+                                        "order_number": f"DD-P{i}"})
+        assert r.status_code == 201, r.content
+        numbers.append(r.json()["complaint"]["number"])
+    prepared = [row[0] for row in connection.cursor().execute("SELECT statement FROM pg_prepared_statements")]
+    assert any(s.startswith('INSERT INTO "complaints_complaint"') for s in prepared), prepared
+    assert _long_statement.cache_info().hits >= threshold
+    for i, number in enumerate(numbers):
+        detail = client.get(f"/complaints/{number}").json()
+        assert (detail["summary"], detail["order_number"], detail["contact_phone"][-4:]) == (
+            f"第{i}次投诉：空调不制冷", f"DD-P{i}", f"{i:04d}")
