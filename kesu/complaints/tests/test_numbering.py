@@ -220,3 +220,27 @@ def test_r_in_4_drawing_apart_leaves_no_session_setting_behind(org, make_intake)
         left = dict(cur.fetchall())
     assert set(left) == {"synchronous_commit", "lock_timeout"}
     assert "session" not in left.values(), left  # the server's (or default) values, not the draw's
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="numbers are drawn apart on PostgreSQL only")
+def test_r_in_4_a_month_row_held_by_the_callers_own_transaction_is_drawn_there(org):
+    """A caller whose own transaction already holds the month's row (a legacy import numbering
+    in its transaction) cannot be served by the numbering connection, which would wait for it
+    forever: the draw gives up after its lock timeout, leaves its connection clean, and the
+    number comes from the caller's transaction, the next serial, never a repeated one."""
+    from django.db import transaction
+
+    from kesu.complaints import numbering
+
+    now = datetime(2026, 11, 10, 10, 0, tzinfo=SHANGHAI)
+    first = numbering.next_number(now)  # drawn apart
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            held = numbering._draw(cursor, "202611")  # this transaction now holds the row
+        second = numbering.next_number(now)
+    assert (_serial(first), held, _serial(second)) == (1, 2, 3)
+    conn = numbering._numbering_connection()
+    assert conn.info.transaction_status == conn.info.transaction_status.IDLE
+    with conn.cursor() as cur:
+        cur.execute("SELECT name, source FROM pg_settings WHERE name IN ('synchronous_commit', 'lock_timeout')")
+        assert "session" not in dict(cur.fetchall()).values()
