@@ -30,11 +30,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, router, transaction
 from django.db import models as djm
-from django.db.models.constants import OnConflict
-from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from kesu.complaints.models import Complaint
+from kesu.lib import inserts
 
 from .models import (
     CUSTOMER_KINDS,
@@ -327,22 +326,14 @@ def _insert_new(rows: list[Notification]) -> list[Notification] | None:
     connection = connections[using]
     if not connection.features.can_return_rows_from_bulk_insert:
         return None
-    meta = Notification._meta
-    query = InsertQuery(Notification, on_conflict=OnConflict.IGNORE)
-    query.insert_values([f for f in meta.concrete_fields if f is not meta.auto_field], rows)
-    compiler = query.get_compiler(using=using)
-    compiler.returning_fields = [meta.pk, meta.get_field("dedupe_key")]
     by_key = {row.dedupe_key: row for row in rows}
     inserted = []
-    with connection.cursor() as cursor:
-        for sql, params in compiler.as_sql():
-            cursor.execute(sql, params)
-            for pk, key in cursor.fetchall():
-                row = by_key[key]
-                row.pk = pk
-                row._state.adding = False
-                row._state.db = using
-                inserted.append(row)
+    for pk, key in inserts.insert(rows, returning=("id", "dedupe_key"), ignore_conflicts=True, using=using):
+        row = by_key[key]
+        row.pk = pk
+        row._state.adding = False
+        row._state.db = using
+        inserted.append(row)
     return inserted
 
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from kesu.comms import outbox
 from kesu.comms.models import Notification
+from kesu.lib import inserts
 from kesu.lib.errors import Conflict, Forbidden, Invalid
 from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.lib.statements import Slot, Statement, id_slot, time_slot
@@ -423,7 +424,7 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     # acknowledgement and the answer to the clerk who registered it (to read out on the phone).
     lookup_code = _lookup_code()
     complaint.lookup_code_hash = hash_lookup_code(complaint.number, lookup_code)
-    complaint.save()
+    inserts.create([complaint])
     # The registration's events in one INSERT, in the order they happen (R-WF-2); their
     # notifications in another, in the same order as when each was written on its own.
     events = [timeline.event(
@@ -953,7 +954,7 @@ def edit(complaint: Complaint, *, by: User, changes: dict[str, Any], now: dateti
     _require(permissions.can_handle(by, complaint))
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        name = sorted(unknown)[0]
+        name = min(unknown)
         raise Invalid(_("“%(field)s” cannot be edited.") % {"field": name}, field=name)
     clean = {k: clean_text(v) if isinstance(v, str) else v for k, v in changes.items()}
     if "summary" in clean:

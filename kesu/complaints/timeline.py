@@ -9,6 +9,8 @@ from typing import Any
 from django.db import connections, router
 from django.db import models as djm
 
+from kesu.lib import inserts
+
 from .models import Category, Complaint, Event, TimelineEvent, Visibility
 
 
@@ -54,7 +56,7 @@ def event(
 def record(complaint: Complaint, kind: Event, *, by: Any, at: datetime, **fields: Any) -> TimelineEvent:
     """Append one event (the arguments of ``event``)."""
     recorded = event(complaint, kind, by=by, at=at, **fields)
-    recorded.save(force_insert=True)
+    inserts.create([recorded])
     return recorded
 
 
@@ -64,7 +66,7 @@ def record_all(events: list[TimelineEvent]) -> list[TimelineEvent]:
     notifications about it. Where the database cannot return the ids of a multi-row insert,
     one INSERT each."""
     if connections[router.db_for_write(TimelineEvent)].features.can_return_rows_from_bulk_insert:
-        return TimelineEvent.objects.bulk_create(events)
+        return inserts.create(events)
     for e in events:
         e.save(force_insert=True)
     return events

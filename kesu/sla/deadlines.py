@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.db.models import Min
 
 from kesu.complaints.models import Complaint, Event, Status, Transfer
+from kesu.lib import inserts
 
 from .calendar import BusinessCalendar, signature_now
 from .models import Deadline, DeadlineKind, Market, Policy
@@ -194,7 +195,7 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: 
             continue
         _update(row, w, complaint, calendar, now)
     # One INSERT for all of them: a registration owes six limits at once.
-    Deadline.objects.bulk_create(new_rows)
+    inserts.create(new_rows)
 
     # Rows nothing asks for any more: cancelled (merged, invalid, a rolled-over progress row),
     # or met when the complaint closed.
