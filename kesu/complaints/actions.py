@@ -27,13 +27,14 @@ from kesu.comms.models import Notification
 from kesu.lib import inserts
 from kesu.lib.errors import Conflict, Forbidden, Invalid
 from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.lib.revisions import Signature, signature_now
 from kesu.lib.statements import Slot, Statement, id_slot, time_slot
 from kesu.lib.text import clean_text, dice, tokens
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
 
 from . import notify, permissions, routing, timeline
-from .classification import suggest
+from .classification import catalogue, suggest
 from .models import (
     ACTION_LABELS,
     LEVEL_3_CHANNELS,
@@ -278,22 +279,21 @@ def _unit_for(intake: Intake, by: User) -> Unit:
     return units[0]
 
 
-def _category(code: str | None, fallback: Category | None) -> Category:
+def _category(code: str | None, fallback: Category | None, signature: Signature | None = None) -> Category:
+    categories = catalogue(signature).by_code
     if code:
-        category = _ACTIVE_CATEGORY.first(code=code)
-        if category is None:
+        category = categories.get(code)
+        if category is None or not category.active:
             raise Invalid(_("Unknown category “%(code)s”.") % {"code": code}, field="category")
         return category
     if fallback is not None:
         return fallback
-    return _CATEGORY.first(code="other") or Category.objects.get(code="other")
+    return categories.get("other") or Category.objects.get(code="other")
 
 
 # The reads every registration runs, compiled once per process (kesu/lib/statements.py):
 # building and compiling each cost more than running it.
 _UNITS_OF = Statement(lambda: Unit.objects.filter(members=id_slot("user")))  # as by.units.all()
-_CATEGORY = Statement(lambda: Category.objects.filter(code=Slot("code")))
-_ACTIVE_CATEGORY = Statement(lambda: Category.objects.filter(code=Slot("code"), active=True))
 _CUSTOMER = Statement(lambda: Customer.objects.filter(phone=Slot("phone")))
 
 
@@ -358,9 +358,12 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     description = clean_text(intake.description)
     received = _received_at(intake, now)
     unit = _unit_for(intake, by)
+    # The calendar, policies, categories and keyword rules as this process keeps them, checked
+    # once for the whole registration (kesu/lib/revisions.py).
+    signature = signature_now()
     text = f"{summary} {description}"
-    suggestion = suggest(f"{text} {intake.product} {intake.demand_detail}")
-    category = _category(intake.category, suggestion.category)
+    suggestion = suggest(f"{text} {intake.product} {intake.demand_detail}", signature=signature)
+    category = _category(intake.category, suggestion.category, signature)
     if intake.level is not None and intake.level not in Level.values:
         raise Invalid(_("Level must be 1, 2 or 3."), field="level")
 
@@ -457,7 +460,7 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
         notify.gm_copied(complaint, event=gm_event, data=gm_data, now=now, into=messages)
     # Kept for the answer to the clerk, which shows them: no need to read them back; files
     # come afterwards, each by its own upload.
-    complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True)
+    complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True, signature=signature)
     complaint.has_attachments = False
     notify.acknowledge(complaint, lookup_code=lookup_code, now=now, into=messages)
     outbox.write(messages)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from kesu.lib.statements import Statement, id_slot
+from kesu.lib.revisions import Signature, signature_now
 
 from .models import Category, KeywordRule, keyword_list
 
@@ -26,39 +25,55 @@ class Rule:
     weight: int
 
 
-def active_rules() -> list[Rule]:
-    """The active rules as plain values, heaviest first: every registration runs over all of
-    them, and only the winning category is needed as an object.
+@dataclass(frozen=True)
+class Catalogue:
+    """The active keyword rules (as plain values, heaviest first) and every category, kept per
+    process under the reference data's signature (kesu/lib/revisions.py): every registration
+    runs over all the rules and needs one category, and both change a few times a year. The
+    Category objects are shared by the requests of the process and never changed."""
 
-    Read on every call (an administrator's edit applies to the next registration); the rows
-    are only parsed again when they differ from the last call's."""
-    global _parsed
-    rows = _RULE_ROWS.rows()
-    parsed = _parsed
-    if parsed is not None and parsed[0] == rows:
-        return parsed[1]
+    rules: list[Rule]
+    by_id: dict[int, Category]
+    by_code: dict[str, Category]
+
+
+def catalogue(signature: Signature | None = None) -> Catalogue:
+    """The catalogue as of ``signature`` (read now unless given): an administrator's edit, in
+    any process, applies to the next registration."""
+    global _cached
+    if signature is None:
+        signature = signature_now()
+    cached = _cached
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    rows = KeywordRule.objects.filter(active=True).values_list(
+        "keywords", "category_id", "category__active", "level", "weight")
     rules = [Rule(keyword_list(keywords), category_id if active else None, level, weight)
              for keywords, category_id, active, level, weight in rows]
-    _parsed = (rows, rules)
-    return rules
+    categories = list(Category.objects.all())
+    built = Catalogue(rules, {c.pk: c for c in categories}, {c.code: c for c in categories})
+    # The signature was read first: a change in between only causes one more read.
+    _cached = (signature, built)
+    return built
 
 
-# The last rows read and their rules (shared, never changed once built).
-_parsed: tuple[list[tuple[Any, ...]], list[Rule]] | None = None
-# Every registration reads them: compiled once (kesu/lib/statements.py).
-_RULE_ROWS = Statement(lambda: KeywordRule.objects.filter(active=True).values_list(
-    "keywords", "category_id", "category__active", "level", "weight"))
+_cached: tuple[Signature, Catalogue] | None = None
+
+
+def active_rules(signature: Signature | None = None) -> list[Rule]:
+    return catalogue(signature).rules
 
 
 def suggest(text: str, *, rules: list[Rule] | None = None,
-            category: Callable[[int], Category] | None = None) -> Suggestion:
+            category: Callable[[int], Category] | None = None, signature: Signature | None = None) -> Suggestion:
     """The category of the heaviest matching rule and the highest level any matching rule names.
     A bulk caller (the legacy import) passes the rules it read once and a cached ``category``
-    lookup by id."""
+    lookup by id; a registration passes the signature it read for its transaction."""
     result = Suggestion()
     best_weight, best_category = -1, None
     haystack = text or ""
-    for rule in active_rules() if rules is None else rules:
+    known = catalogue(signature) if rules is None or category is None else None
+    for rule in known.rules if rules is None else rules:
         hits = [k for k in rule.keywords if k in haystack]
         if not hits:
             continue
@@ -68,14 +83,5 @@ def suggest(text: str, *, rules: list[Rule] | None = None,
         if rule.level is not None:
             result.level = max(result.level or 0, rule.level)
     if best_category is not None:
-        result.category = (category or _category_by_id)(best_category)
+        result.category = category(best_category) if category is not None else known.by_id[best_category]
     return result
-
-
-def _category_by_id(pk: int) -> Category:
-    # A quarter of the registrations ask: compiled once (kesu/lib/statements.py).
-    found = _CATEGORY.first(pk=pk)
-    return found if found is not None else Category.objects.get(pk=pk)  # raises as get() would
-
-
-_CATEGORY = Statement(lambda: Category.objects.filter(pk=id_slot("pk")))

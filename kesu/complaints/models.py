@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.revisions import Revisioned
 from kesu.org.models import Unit
 
 
@@ -196,7 +197,7 @@ def allowed_actions(status: str) -> list[str]:
     return [name for name, t in TRANSITIONS.items() if status in t.sources]
 
 
-class Category(models.Model):
+class Category(Revisioned):
     """R-CL-1: the admin-editable category tree. ``default_level`` is the least level a
     complaint of this category gets; the flags drive GM copy (R-RT-3) and QA involvement."""
 
@@ -232,7 +233,7 @@ class Category(models.Model):
         return self.name
 
 
-class KeywordRule(models.Model):
+class KeywordRule(Revisioned):
     """R-CL-2: if any of the keywords occurs in a complaint's text, suggest this category
     and/or level. Rules with higher weight win the category; the highest level wins."""
 

@@ -32,7 +32,9 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from chinese_calendar import constants as _package
-from django.db import connection, transaction
+from django.db import transaction
+
+from kesu.lib.revisions import Signature, signature_now
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZERO = dt.timedelta(0)
@@ -148,18 +150,19 @@ class BusinessCalendar:
     def load(cls) -> BusinessCalendar:
         """The organisation's calendar from the database, cached per process.
 
-        Costs one query while nothing changed (the row counts and summed revisions of the three
-        calendar tables and the policies, ``signature_now``) and four after any change, in
-        whichever process made it."""
+        Costs one query while nothing changed (``kesu.lib.revisions.signature_now``, which
+        covers the calendar's tables among the other reference data) and four after any
+        change, in whichever process made it."""
         return cls.load_signed()[1]
 
     @classmethod
-    def load_signed(cls) -> tuple[tuple[object, ...], BusinessCalendar]:
-        """``load``, with the signature it was checked against: it also covers the time-limit
-        policies, whose process-wide cache (``kesu.sla.deadlines``) is keyed on it, so that a
-        registration notices a change to either with this one query."""
+    def load_signed(cls, signature: Signature | None = None) -> tuple[Signature, BusinessCalendar]:
+        """``load``, with the signature it was checked against (read now unless given): the
+        caches of the policies, categories and keyword rules are keyed on the same signature,
+        so that a registration notices a change to any of them with one query."""
         global _cached
-        signature = signature_now()
+        if signature is None:
+            signature = signature_now()
         cached = _cached
         if cached is not None and cached[0] == signature:
             return cached
@@ -342,25 +345,7 @@ class BusinessCalendar:
 
 # --- the process-wide cache -------------------------------------------------------------------
 
-_cached: tuple[tuple[object, ...], BusinessCalendar] | None = None
-
-
-def signature_now() -> tuple[object, ...]:
-    """The row counts and summed revisions of the calendar's three tables and of the time-limit
-    policies, in one query. A policy edit reloads the calendar too: rare, and cheaper than a
-    second query on every registration."""
-    from .models import CalendarDay, CalendarYear, Policy, WorkingHours
-
-    q = connection.ops.quote_name
-    parts = []
-    for model in (CalendarDay, CalendarYear, WorkingHours, Policy):
-        table = q(model._meta.db_table)
-        parts.append(f"(SELECT COUNT(*) FROM {table})")
-        parts.append(f"(SELECT SUM({q('revision')}) FROM {table})")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))
-        row = cursor.fetchone()
-    return tuple(row)
+_cached: tuple[Signature, BusinessCalendar] | None = None
 
 
 # --- importing a year's date list -------------------------------------------------------------

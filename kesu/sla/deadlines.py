@@ -17,8 +17,9 @@ from django.db.models import Min
 
 from kesu.complaints.models import Complaint, Event, Status, Transfer
 from kesu.lib import inserts
+from kesu.lib.revisions import Signature, signature_now
 
-from .calendar import BusinessCalendar, signature_now
+from .calendar import BusinessCalendar
 from .models import Deadline, DeadlineKind, Market, Policy
 from .models.policies import Unit as LengthUnit
 
@@ -48,10 +49,10 @@ def due_after(policy: Policy, start: datetime, calendar: BusinessCalendar, fract
 
 # The active policies while a ``policies_memoized()`` block runs (a sweep pass); None outside.
 _policies: ContextVar[list[Policy] | None] = ContextVar("active_policies", default=None)
-# Outside one: the active policies as of a signature of the calendar and policy tables
-# (``calendar.signature_now``), kept by the process between changes. The cached Policy objects
+# Outside one: the active policies as of the reference data's signature
+# (``kesu.lib.revisions.signature_now``), kept by the process between changes. The cached Policy objects
 # are shared and never changed; only their ids and fields are read.
-_cached: tuple[tuple[object, ...], list[Policy]] | None = None
+_cached: tuple[Signature, list[Policy]] | None = None
 
 
 @contextmanager
@@ -66,7 +67,7 @@ def policies_memoized() -> Iterator[None]:
         _policies.reset(token)
 
 
-def active_policies(signature: tuple[object, ...] | None = None) -> list[Policy]:
+def active_policies(signature: Signature | None = None) -> list[Policy]:
     """Every active policy, in the model's order (it breaks ties between equal policies).
 
     Kept per process and read again when ``signature`` (by default read now, one query) differs
@@ -88,7 +89,7 @@ def active_policies(signature: tuple[object, ...] | None = None) -> list[Policy]
     return policies
 
 
-def applicable(complaint: Complaint, signature: tuple[object, ...] | None = None) -> dict[str, Policy]:
+def applicable(complaint: Complaint, signature: Signature | None = None) -> dict[str, Policy]:
     """The policy of each kind that applies to the complaint: the most specific match
     (category, then channel, then market), then the shortest."""
     market = Market.FOREIGN if complaint.foreign else Market.DOMESTIC
@@ -156,7 +157,8 @@ def _wanted(complaint: Complaint, policies: dict[str, Policy], now: datetime, *,
     return wants
 
 
-def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: bool = False) -> list[Deadline]:
+def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: bool = False,
+             signature: Signature | None = None) -> list[Deadline]:
     """Bring the complaint's rows in line with its level, state, transfers and contacts.
 
     ``raised``: the level has just been raised (escalation, R-WF-5). A limit the new level owes
@@ -166,9 +168,10 @@ def schedule(complaint: Complaint, *, now: datetime, raised: bool = False, new: 
     keep their start and take the new length, unless already missed (see ``_update``).
 
     ``new``: the complaint was registered in this transaction, so it has no rows, contacts or
-    transfers yet, and nothing need be read to know it. Returns the rows created.
+    transfers yet, and nothing need be read to know it. ``signature``: the reference data's,
+    if the caller has read it in this transaction. Returns the rows created.
     """
-    signature, calendar = BusinessCalendar.load_signed()
+    signature, calendar = BusinessCalendar.load_signed(signature)
     rows = {} if new else {(d.kind, d.ref): d for d in Deadline.objects.filter(complaint=complaint)}
     finished = complaint.status in (Status.MERGED, Status.INVALID)
     closed = complaint.status == Status.CLOSED

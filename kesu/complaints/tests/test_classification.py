@@ -548,3 +548,25 @@ def test_r_cl_2_a_rule_edited_between_two_registrations_applies_to_the_second(ap
     assert registered(api, summary=text, contact_phone="13912345679")["category"]["code"] == "quality_general"
     KeywordRule.objects.filter(pk=rule.pk).update(category=Category.objects.get(code="quality_serious"))
     assert registered(api, summary=text, contact_phone="13912345670")["category"]["code"] == "quality_serious"
+
+
+def test_r_cl_2_rules_and_categories_changed_after_registrations_apply_to_the_next_one(api):
+    """The rules and categories are kept per process (classification.catalogue); a change made
+    after they were read — saved, updated in bulk, deleted — applies to the next registration."""
+    rule = KeywordRule.objects.create(keywords="嗡嗡响", category=Category.objects.get(code="quality_general"), weight=40)
+    assert registered(api, summary="冰箱嗡嗡响")["category"]["code"] == "quality_general"
+
+    KeywordRule.objects.filter(pk=rule.pk).update(category=Category.objects.get(code="quality_serious"))
+    assert registered(api, summary="冰箱又嗡嗡响")["category"]["code"] == "quality_serious"
+
+    Category.objects.filter(code="quality_serious").update(name="严重质量问题（改）")
+    assert registered(api, summary="冰箱还是嗡嗡响")["category"]["name"] == "严重质量问题（改）"
+
+    Category.objects.filter(code="quality_serious").update(active=False)
+    out = registered(api, summary="冰箱一直嗡嗡响")
+    assert out["category"]["code"] == "other" and out["suggested_category"] is None
+    r = api("clerk").post("/complaints", body(summary="冰箱嗡嗡响", category="quality_serious"))
+    assert r.status_code == 422 and r.json()["field"] == "category"
+
+    rule.delete()
+    assert registered(api, summary="冰箱天天嗡嗡响", order_number="DD-X9")["suggested_category"] is None

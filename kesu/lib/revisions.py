@@ -1,0 +1,77 @@
+"""Reference data kept per process, and one query that tells every process when it changed.
+
+The business calendar, the time-limit policies, the categories and the keyword rules are read
+by every registration and edited a few times a year. Each of their rows carries a random
+``revision``, new on each ``save()`` and ``QuerySet.update()``; ``signature_now()`` reads the
+row count and the summed revisions of every such table in one query. A process keeps what it
+built from those tables under the signature it read first, and builds it again when the
+signature differs: an administrator's edit, in any process, applies from the next request on.
+
+Random revisions rather than timestamps (frozen by ``time_machine`` in tests) or ids (reused
+after a rollback on SQLite); the count catches a deleted row. Only raw SQL that leaves
+``revision`` alone goes unnoticed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.apps import apps
+from django.db import connection, models
+
+Signature = tuple[object, ...]
+
+
+def new_revision() -> int:
+    # 31 bits, so that SUM() over any realistic number of rows fits a 64-bit integer.
+    return secrets.randbits(31)
+
+
+class RevisionedQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        # A new revision with every change, as save() sets one: processes notice it.
+        kwargs.setdefault("revision", new_revision())
+        return super().update(**kwargs)
+
+
+class Revisioned(models.Model):
+    """A row whose changes every process notices through ``signature_now()``."""
+
+    revision = models.IntegerField(default=new_revision, editable=False)
+
+    objects = RevisionedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.revision = new_revision()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {*update_fields, "revision"}
+        super().save(*args, **kwargs)
+
+
+def revisioned_models() -> list[type[models.Model]]:
+    """Every installed model that is ``Revisioned``, in a fixed order."""
+    return sorted((m for m in apps.get_models() if issubclass(m, Revisioned)), key=lambda m: m._meta.label)
+
+
+_sql: str | None = None
+
+
+def signature_now() -> Signature:
+    """The row counts and summed revisions of every ``Revisioned`` table, in one query."""
+    global _sql
+    if _sql is None:
+        q = connection.ops.quote_name
+        parts = []
+        for model in revisioned_models():
+            table = q(model._meta.db_table)
+            parts.append(f"(SELECT COUNT(*) FROM {table})")
+            parts.append(f"(SELECT SUM({q('revision')}) FROM {table})")
+        _sql = "SELECT " + ", ".join(parts)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql)
+        return tuple(cursor.fetchone())
