@@ -302,6 +302,8 @@ def _find_repeat(customer: Customer | None, intake: Intake, text: str, received:
     if customer is None:
         return None
     rows = _EARLIER.rows(customer=customer.pk, since=received - REPEAT_WINDOW, until=received)
+    if not rows:
+        return None
     # Compare as stored: the earlier complaint's order and product went through clean_text.
     order_number, product = clean_text(intake.order_number), clean_text(intake.product)
     wording = set(tokens(text))

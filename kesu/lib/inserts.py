@@ -34,6 +34,25 @@ KEPT_BELOW = 100
 class _Compiled:
     sql: str
     fields: tuple[models.Field, ...]
+    # Per field, the one type of value it passes to the database unchanged, or None.
+    plain: tuple[type | None, ...]
+
+
+# Fields (of exactly these classes) whose pre_save reads the attribute and whose
+# get_db_prep_save returns a value of this type (or None) as it is, on both databases.
+_PLAIN: dict[type, type] = {
+    models.CharField: str, models.TextField: str, models.SlugField: str,
+    models.IntegerField: int, models.SmallIntegerField: int, models.BigIntegerField: int,
+    models.PositiveIntegerField: int, models.PositiveSmallIntegerField: int,
+    models.BooleanField: bool,
+}
+_INTEGER_KEYS = (models.AutoField, models.BigAutoField, models.SmallAutoField)
+
+
+def _plain(field: models.Field) -> type | None:
+    if type(field) is models.ForeignKey:
+        return int if type(field.target_field) in _INTEGER_KEYS else None
+    return _PLAIN.get(type(field))
 
 
 _kept: dict[tuple[Any, ...], _Compiled | None] = {}  # None: this shape is compiled every time
@@ -62,7 +81,7 @@ def insert(rows: Sequence[models.Model], *, returning: Sequence[str] = (), ignor
         row._prepare_related_fields_for_save(operation_name="insert")
     key = (using, model, len(rows), ignore_conflicts, tuple(returning))
     compiled = _kept[key] if key in _kept else _keep(key, rows, returned, ignore_conflicts, connection)
-    params = None if compiled is None else _params(compiled.fields, rows, connection)
+    params = None if compiled is None else _params(compiled.fields, rows, connection, compiled.plain)
     if params is None:
         statements = _compiler(rows, returned, ignore_conflicts, using).as_sql()
     else:
@@ -123,19 +142,27 @@ def _keep(key: tuple[Any, ...], rows: Sequence[models.Model], returned: tuple[mo
                         or connection.ops.get_db_converters(field.get_col(meta.db_table)) for field in returned)):
         statements = _compiler(rows, returned, ignore_conflicts, connection.alias).as_sql()
         if len(statements) == 1:
-            compiled = _Compiled(statements[0][0], fields)
+            compiled = _Compiled(statements[0][0], fields, tuple(_plain(f) for f in fields))
     with _keeping:
         _kept[key] = compiled
     return compiled
 
 
-def _params(fields: tuple[models.Field, ...], rows: Sequence[models.Model], connection: Any) -> list[Any] | None:
+def _params(fields: tuple[models.Field, ...], rows: Sequence[models.Model], connection: Any,
+            plain: tuple[type | None, ...] | None = None) -> list[Any] | None:
     """The rows' values, row by row, as ``SQLInsertCompiler`` prepares them; None when one of
-    them is an expression, which changes the statement."""
+    them is an expression, which changes the statement. Values that a plain field passes on
+    unchanged skip the field's preparation, which is most of them."""
     params: list[Any] = []
     append = params.append
+    kinds = plain or (None,) * len(fields)
     for row in rows:
-        for field in fields:
+        for field, kind in zip(fields, kinds):
+            if kind is not None:
+                value = getattr(row, field.attname)
+                if value is None or type(value) is kind:
+                    append(value)
+                    continue
             value = field.pre_save(row, True)
             if hasattr(value, "resolve_expression"):
                 return None

@@ -111,3 +111,12 @@ def test_rows_it_cannot_write_are_refused(org, register):
     unsaved = Complaint(number="TS20991200002")
     with pytest.raises(ValueError, match="unsaved related object"):
         inserts.create([TimelineEvent(complaint=unsaved, kind=Event.NOTE_ADDED, at=complaint.registered_at)])
+
+
+def test_values_of_another_type_than_the_column_are_prepared_by_the_field(org):
+    from django.utils.translation import gettext_lazy
+
+    inserts.create([Unit(name="门店P", code="ins-p", path="/p/")])  # keeps the shape
+    inserts.create([Unit(name=gettext_lazy("门店Q"), code="ins-q", path="/q/", is_quality=1)])
+    assert _stored(Unit, Unit.objects.filter(code__in=["ins-p", "ins-q"]).values("pk"), "name", "is_quality") == [
+        ("门店P", False), ("门店Q", True)]
