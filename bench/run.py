@@ -242,8 +242,11 @@ def peer_requests(s: dict, info: dict, n: int, intake: int) -> dict[str, list[lo
 
 
 def measure(port: int, reqs: list[load.Request], opts: Options, clients: int | None = None) -> dict:
-    # Warm-up: a few requests per worker, not counted (imports, connections, caches).
-    load.run(port, reqs[: opts.workers * 2], clients=opts.clients, budget=opts.budget)
+    # Warm-up, not counted: imports, connections, caches, and enough requests per worker for
+    # its connection to have prepared the statements it repeats (prepared on their sixth run:
+    # Kesu's KESU_DB_PREPARE_THRESHOLD, and psycopg's default, which the bare WSGI function
+    # uses), as in a server whose workers live for thousands of requests.
+    load.run(port, reqs[: opts.workers * 6], clients=opts.clients, budget=opts.budget)
     result = load.run(port, reqs, clients=clients or opts.clients, budget=opts.budget)
     return result.summary()
 
@@ -423,7 +426,7 @@ def report(results: list[dict], opts: Options, info: dict, vers: dict, minutes: 
         (f"Server: gunicorn, {opts.workers} sync workers (2 × cores + 1), the same for Kesu, the peer and "
          f"the bare WSGI function. Load: {opts.clients} concurrent clients (threads, http.client) on the "
          f"same machine, {opts.requests} requests per read scenario and {opts.intake} per intake "
-         f"scenario after an uncounted warm-up; at most {opts.budget:.0f} s per scenario (fewer "
+         f"scenario after an uncounted warm-up of {opts.workers * 6} requests; at most {opts.budget:.0f} s per scenario (fewer "
          "requests are shown in n). Times are the client's, request to response."),
         "",
     ]
