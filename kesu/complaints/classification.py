@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kesu.lib.revisions import Signature, signature_now
+from kesu.lib.revisions import Kept, Signature
 
 from .models import Category, KeywordRule, keyword_list
 
@@ -40,24 +40,19 @@ class Catalogue:
 def catalogue(signature: Signature | None = None) -> Catalogue:
     """The catalogue as of ``signature`` (read now unless given): an administrator's edit, in
     any process, applies to the next registration."""
-    global _cached
-    if signature is None:
-        signature = signature_now()
-    cached = _cached
-    if cached is not None and cached[0] == signature:
-        return cached[1]
+    return _kept.get(signature)
+
+
+def _build() -> Catalogue:
     rows = KeywordRule.objects.filter(active=True).values_list(
         "keywords", "category_id", "category__active", "level", "weight")
     rules = [Rule(keyword_list(keywords), category_id if active else None, level, weight)
              for keywords, category_id, active, level, weight in rows]
     categories = list(Category.objects.all())
-    built = Catalogue(rules, {c.pk: c for c in categories}, {c.code: c for c in categories})
-    # The signature was read first: a change in between only causes one more read.
-    _cached = (signature, built)
-    return built
+    return Catalogue(rules, {c.pk: c for c in categories}, {c.code: c for c in categories})
 
 
-_cached: tuple[Signature, Catalogue] | None = None
+_kept: Kept[Catalogue] = Kept(_build)
 
 
 def active_rules(signature: Signature | None = None) -> list[Rule]:

@@ -15,12 +15,14 @@ after a rollback on SQLite); the count catches a deleted row. Only raw SQL that 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from django.apps import apps
 from django.db import connection, models
 
 Signature = tuple[object, ...]
+T = TypeVar("T")
 
 
 def new_revision() -> int:
@@ -75,3 +77,30 @@ def signature_now() -> Signature:
     with connection.cursor() as cursor:
         cursor.execute(_sql)
         return tuple(cursor.fetchone())
+
+
+class Kept(Generic[T]):
+    """What ``build`` makes from reference data, kept by the process under the signature it
+    was built at. The value is shared by the process's requests and threads: never change it."""
+
+    def __init__(self, build: Callable[[], T]) -> None:
+        self._build = build
+        self._kept: tuple[Signature, T] | None = None
+
+    def get(self, signature: Signature | None = None) -> T:
+        return self.get_signed(signature)[1]
+
+    def get_signed(self, signature: Signature | None = None) -> tuple[Signature, T]:
+        """The value as of ``signature`` (read now unless the caller read it in this
+        transaction), with that signature."""
+        if signature is None:
+            signature = signature_now()
+        kept = self._kept
+        if kept is not None and kept[0] == signature:
+            return kept
+        # The signature was read first: a change in between only causes one more build.
+        kept = self._kept = (signature, self._build())
+        return kept
+
+    def forget(self) -> None:
+        self._kept = None

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo
 from chinese_calendar import constants as _package
 from django.db import transaction
 
-from kesu.lib.revisions import Signature, signature_now
+from kesu.lib.revisions import Kept, Signature
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ZERO = dt.timedelta(0)
@@ -158,18 +158,9 @@ class BusinessCalendar:
     @classmethod
     def load_signed(cls, signature: Signature | None = None) -> tuple[Signature, BusinessCalendar]:
         """``load``, with the signature it was checked against (read now unless given): the
-        caches of the policies, categories and keyword rules are keyed on the same signature,
-        so that a registration notices a change to any of them with one query."""
-        global _cached
-        if signature is None:
-            signature = signature_now()
-        cached = _cached
-        if cached is not None and cached[0] == signature:
-            return cached
-        calendar = cls.from_db()
-        # The signature was read first: a change in between only causes one more reload.
-        _cached = (signature, calendar)
-        return signature, calendar
+        policies, categories and keyword rules are kept under the same signature, so that a
+        registration notices a change to any of them with one query."""
+        return _kept.get_signed(signature)
 
     @classmethod
     def from_db(cls) -> BusinessCalendar:
@@ -189,9 +180,8 @@ class BusinessCalendar:
     @staticmethod
     def invalidate() -> None:
         """Forget this process's cached calendar (``load`` notices changes by itself; this is
-        for code that wrote the tables with ``QuerySet.update`` or raw SQL)."""
-        global _cached
-        _cached = None
+        for code that wrote the tables with raw SQL)."""
+        _kept.forget()
 
     # -- days ------------------------------------------------------------------------------
 
@@ -345,8 +335,7 @@ class BusinessCalendar:
 
 # --- the process-wide cache -------------------------------------------------------------------
 
-_cached: tuple[Signature, BusinessCalendar] | None = None
-
+_kept: Kept[BusinessCalendar] = Kept(BusinessCalendar.from_db)
 
 # --- importing a year's date list -------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from django.db.models import Min
 
 from kesu.complaints.models import Complaint, Event, Status, Transfer
 from kesu.lib import inserts
-from kesu.lib.revisions import Signature, signature_now
+from kesu.lib.revisions import Kept, Signature
 
 from .calendar import BusinessCalendar
 from .models import Deadline, DeadlineKind, Market, Policy
@@ -49,10 +49,9 @@ def due_after(policy: Policy, start: datetime, calendar: BusinessCalendar, fract
 
 # The active policies while a ``policies_memoized()`` block runs (a sweep pass); None outside.
 _policies: ContextVar[list[Policy] | None] = ContextVar("active_policies", default=None)
-# Outside one: the active policies as of the reference data's signature
-# (``kesu.lib.revisions.signature_now``), kept by the process between changes. The cached Policy objects
-# are shared and never changed; only their ids and fields are read.
-_cached: tuple[Signature, list[Policy]] | None = None
+# Outside one: the active policies as of the reference data's signature (kesu/lib/revisions.py).
+# In the model's order, as the unmemoized query: it breaks ties between equal policies.
+_kept: Kept[list[Policy]] = Kept(lambda: list(Policy.objects.filter(active=True)))
 
 
 @contextmanager
@@ -70,23 +69,13 @@ def policies_memoized() -> Iterator[None]:
 def active_policies(signature: Signature | None = None) -> list[Policy]:
     """Every active policy, in the model's order (it breaks ties between equal policies).
 
-    Kept per process and read again when ``signature`` (by default read now, one query) differs
-    from the one they were read at: a policy saved, updated, added or deleted in any process
-    changes it (``Policy.revision``), so an administrator's edit applies from the next change
-    on, as before the cache. ``schedule`` passes the signature it read for the calendar."""
-    global _cached
+    Kept per process under the reference data's signature (by default read now, one query): a
+    policy saved, updated, added or deleted in any process changes it, so an administrator's
+    edit applies from the next change on. ``schedule`` passes the signature it read."""
     memo = _policies.get()
     if memo is not None:
         return memo
-    if signature is None:
-        signature = signature_now()
-    cached = _cached
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    policies = list(Policy.objects.filter(active=True))
-    # The signature was read first: a change in between only causes one more read.
-    _cached = (signature, policies)
-    return policies
+    return _kept.get(signature)
 
 
 def applicable(complaint: Complaint, signature: Signature | None = None) -> dict[str, Policy]:
