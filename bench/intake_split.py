@@ -27,7 +27,8 @@ def _postgres_ticks(postmaster: int) -> int:
     # the children still running.
     fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(x) for x in fields[11:15])
-    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True,
+                              check=False).stdout.split()  # pgrep exits 1 when there are none
     for pid in children:
         try:
             f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
