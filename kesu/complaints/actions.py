@@ -280,15 +280,15 @@ def _unit_for(intake: Intake, by: User) -> Unit:
 
 
 def _category(code: str | None, fallback: Category | None, signature: Signature | None = None) -> Category:
-    categories = catalogue(signature).by_code
+    known = catalogue(signature)
     if code:
-        category = categories.get(code)
-        if category is None or not category.active:
+        category = known.active(code)
+        if category is None:
             raise Invalid(_("Unknown category “%(code)s”.") % {"code": code}, field="category")
         return category
     if fallback is not None:
         return fallback
-    return categories.get("other") or Category.objects.get(code="other")
+    return known.by_code.get("other") or Category.objects.get(code="other")
 
 
 # The reads every registration runs, compiled once per process (kesu/lib/statements.py):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kesu.lib.revisions import Kept, Signature
@@ -36,6 +35,11 @@ class Catalogue:
     by_id: dict[int, Category]
     by_code: dict[str, Category]
 
+    def active(self, code: str) -> Category | None:
+        """The category a clerk may choose by this code: None if unknown or retired."""
+        found = self.by_code.get(code)
+        return found if found is not None and found.active else None
+
 
 def catalogue(signature: Signature | None = None) -> Catalogue:
     """The catalogue as of ``signature`` (read now unless given): an administrator's edit, in
@@ -55,20 +59,15 @@ def _build() -> Catalogue:
 _kept: Kept[Catalogue] = Kept(_build)
 
 
-def active_rules(signature: Signature | None = None) -> list[Rule]:
-    return catalogue(signature).rules
-
-
-def suggest(text: str, *, rules: list[Rule] | None = None,
-            category: Callable[[int], Category] | None = None, signature: Signature | None = None) -> Suggestion:
+def suggest(text: str, *, signature: Signature | None = None, known: Catalogue | None = None) -> Suggestion:
     """The category of the heaviest matching rule and the highest level any matching rule names.
-    A bulk caller (the legacy import) passes the rules it read once and a cached ``category``
-    lookup by id; a registration passes the signature it read for its transaction."""
+    A registration passes the signature it read for its transaction; a bulk caller (the legacy
+    import) the catalogue it read once for its run."""
+    known = known or catalogue(signature)
     result = Suggestion()
     best_weight, best_category = -1, None
     haystack = text or ""
-    known = catalogue(signature) if rules is None or category is None else None
-    for rule in known.rules if rules is None else rules:
+    for rule in known.rules:
         hits = [k for k in rule.keywords if k in haystack]
         if not hits:
             continue
@@ -78,5 +77,5 @@ def suggest(text: str, *, rules: list[Rule] | None = None,
         if rule.level is not None:
             result.level = max(result.level or 0, rule.level)
     if best_category is not None:
-        result.category = category(best_category) if category is not None else known.by_id[best_category]
+        result.category = known.by_id[best_category]
     return result
