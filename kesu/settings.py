@@ -99,15 +99,11 @@ TEMPLATES = [
 
 
 def _prepare_threshold() -> int | None:
-    value = env("KESU_DB_PREPARE_THRESHOLD", "5").strip().lower()
-    if value in {"off", "none", ""}:
+    if env("KESU_DB_PREPARE_THRESHOLD", "5").strip().lower() in {"off", "none", ""}:
         return None
-    try:
-        threshold = int(value)
-    except ValueError:
-        threshold = -1
+    threshold = envint("KESU_DB_PREPARE_THRESHOLD", 5)
     if threshold < 0:
-        raise ImproperlyConfigured(f"KESU_DB_PREPARE_THRESHOLD must be a whole number or off, not {value!r}")
+        raise ImproperlyConfigured(f"KESU_DB_PREPARE_THRESHOLD must be 0 or more, or off, not {threshold}")
     return threshold
 
 

@@ -21,10 +21,8 @@ from django.db import connection
 from .models import NumberSequence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-_DRAW = (
-    "INSERT INTO {table} (month, last) VALUES (%s, 1) "
-    "ON CONFLICT (month) DO UPDATE SET last = {table}.last + 1 RETURNING last"
-)
+_NEXT = "ON CONFLICT (month) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+_DRAW = "INSERT INTO {table} (month, last) VALUES (%s, 1) " + _NEXT
 # The numbering connection is in autocommit: this one statement is its own transaction, and
 # set_config(…, true) is local to it. Behind PgBouncer's transaction pooling a session setting
 # would stay on a server connection other clients then use. The draw need not wait for the
@@ -33,8 +31,7 @@ _DRAW = (
 # and COMMIT: one round trip instead of five, and a statement the server keeps prepared.
 _DRAW_APART = (
     "WITH settings AS (SELECT set_config('synchronous_commit', 'off', true), set_config('lock_timeout', '2s', true)) "
-    "INSERT INTO {table} (month, last) SELECT %s, 1 FROM settings "
-    "ON CONFLICT (month) DO UPDATE SET last = {table}.last + 1 RETURNING last"
+    "INSERT INTO {table} (month, last) SELECT %s, 1 FROM settings " + _NEXT
 )
 _own = threading.local()
 _open: set[Any] = set()  # every thread's numbering connection, for close_all()
