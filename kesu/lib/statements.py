@@ -8,9 +8,10 @@ database: the token's read took 1.1 ms, of which 0.25 ms was the round trip (doc
 A ``Statement`` is still written as an ordinary QuerySet, ``select_related`` and annotations
 included, so the SQL stays the ORM's. The values that change from run to run are given as
 ``Slot("name")``, ``id_slot("name")`` for a key, or ``time_slot("name")`` for a moment. The
-first run on each database compiles it and keeps Django's compiler. Later runs send the same SQL with the new values through a copy
-of that compiler, and build the instances the way ``QuerySet`` does (``ModelIterable``), with
-the same converters and related objects; a ``values_list()`` Statement gives tuples.
+first run on each database compiles it and keeps Django's compiler. Later runs send the same
+SQL with the new values through a copy of that compiler, and build the instances the way
+``QuerySet`` does (``ModelIterable``), with the same converters and related objects; a
+``values_list()`` Statement gives tuples.
 """
 
 from __future__ import annotations
