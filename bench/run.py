@@ -55,7 +55,7 @@ SCENARIOS = [
 PEER_EQUIVALENT = {
     "intake": "`POST /api/tickets/` (DRF API → TicketForm, its staff create path)",
     "list": "ticket list data `/datatables_ticket_list/…` (status + priority)",
-    "queue": "ticket list page `/tickets/`",
+    "queue": "dashboard `/dashboard/` (my open and closed tickets, unassigned ones, stats)",
     "queue_filtered": "ticket list data `/datatables_ticket_list/…` (status + priority)",
     "number": "ticket page `/tickets/{id}/`",
     "phone": "ticket list search for the phone (in submitter_email)",
@@ -156,7 +156,8 @@ def kesu_samples(url: str, folder: Path, n: int, seed: int) -> dict:
     return json.loads(out.read_text())
 
 
-def peer_database(kind: str, size: int, server: str | None, source: str, fresh: bool) -> tuple[str, dict]:
+def peer_database(kind: str, size: int, server: str | None, source: str, fresh: bool,
+                  owner: int | None = None) -> tuple[str, dict]:
     if kind == "sqlite":
         folder = DATA / f"peer-sqlite-{size}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -169,9 +170,11 @@ def peer_database(kind: str, size: int, server: str | None, source: str, fresh: 
         assert server
         url = pgcluster.ensure_database(server, f"helpdesk_bench_{size}", fresh=fresh)
     log(f"peer database at {size:,} on {kind} (loading the same texts if empty)")
-    info = peer.prepare(url, source)
+    info = peer.prepare(url, source, owner)
     if info["loaded"]:
         log(f"  loaded {info['loaded']:,} tickets in {info['load_seconds']:.0f} s")
+    elif info.get("synced"):
+        log(f"  brought {info['synced']:,} loaded tickets up to date in {info['load_seconds']:.0f} s")
     return url, info
 
 
@@ -228,7 +231,9 @@ def peer_requests(s: dict, info: dict, n: int, intake: int) -> dict[str, list[lo
     return {
         "intake": [post(p) for p in _cycle(s["payloads"], intake)],
         "list": filtered,
-        "queue": [R("GET", "/tickets/", None, cookie) for _ in range(n)],
+        # helpdesk's own "my tickets": the bench user's open tickets (assigned as Kesu's complaints
+        # are owned, bench/peer.py), its closed ones, the unassigned ones, the queue's stats.
+        "queue": [R("GET", "/dashboard/", None, cookie) for _ in range(n)],
         "queue_filtered": filtered,
         "number": [R("GET", f"/tickets/{i}/", None, cookie) for i in _cycle(ids, n)],
         "phone": [R("GET", table({}, p), None, cookie) for p in _cycle(s["phones"], n)],
@@ -259,7 +264,7 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
                            "kesu": {}, "peer": {}, "latency": {}, "peer_latency": {}, "pages": {}, "limit": {}}
     peer_url = peer_info = None
     if opts.peer_at(size):
-        peer_url, peer_info = peer_database(kind, size, server, url, opts.fresh)
+        peer_url, peer_info = peer_database(kind, size, server, url, opts.fresh, samples["user_id"])
         out["peer_tickets"] = peer_info["tickets"]
     kreqs = kesu_requests(samples, opts.requests, opts.intake)
     logs = folder / "gunicorn.log"

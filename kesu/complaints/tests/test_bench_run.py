@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from bench import peer as bench_peer
 from bench import run as bench_run
 
 ROOT = Path(settings.BASE_DIR)
@@ -75,3 +78,39 @@ def test_bench_run_with_the_peer(tmp_path: Path) -> None:
     assert res["peer_tickets"] >= 200
     assert all(p["errors"] == 0 for p in res["peer"].values())
     assert "django-helpdesk" in report
+    # The peer's tickets are its complaints, assigned as they are owned: the bench user's to
+    # bench-agent (whose "my tickets" is the queue scenario's /dashboard/), the others' to
+    # namesakes; the run's own intake tickets follow.
+    data = tmp_path / "data"
+    kesu_db, peer_db = data / "sqlite-200" / "kesu.sqlite3", data / "peer-sqlite-200" / "helpdesk.sqlite3"
+    owner = json.loads((data / "sqlite-200" / "samples.json").read_text())["user_id"]
+    with sqlite3.connect(peer_db) as conn:
+        (loaded,) = conn.execute("SELECT loaded FROM bench_peer_source").fetchone()
+    assert loaded >= 200
+    _assert_peer_mirrors_kesu(kesu_db, peer_db, owner, loaded)
+
+    # A database loaded before the mapping (no bookkeeping, unassigned tickets stamped with the
+    # load's time) is brought up to date in place, once.
+    with sqlite3.connect(peer_db) as conn:
+        conn.execute("DROP TABLE bench_peer_source")
+        conn.execute("UPDATE helpdesk_ticket SET assigned_to_id = NULL, created = '2000-01-01 00:00:00', title = 'x'")
+    info = bench_peer.prepare(f"sqlite:///{peer_db}", f"sqlite:///{kesu_db}", owner)
+    assert (info["loaded"], info["synced"]) == (0, loaded)
+    _assert_peer_mirrors_kesu(kesu_db, peer_db, owner, loaded)
+    assert bench_peer.prepare(f"sqlite:///{peer_db}", f"sqlite:///{kesu_db}", owner)["synced"] == 0
+
+
+def _assert_peer_mirrors_kesu(kesu_db: Path, peer_db: Path, owner: int, n: int) -> None:
+    with sqlite3.connect(kesu_db) as k, sqlite3.connect(peer_db) as p:
+        users = dict(k.execute("SELECT id, username FROM org_user"))
+        complaints = k.execute("SELECT owner_id, status, summary, received_at FROM complaints_complaint "
+                               "ORDER BY id LIMIT ?", [n]).fetchall()
+        tickets = p.execute("SELECT u.username, t.status, t.title, t.created FROM helpdesk_ticket t "
+                            "LEFT JOIN auth_user u ON u.id = t.assigned_to_id ORDER BY t.id LIMIT ?", [n]).fetchall()
+    assert len(complaints) == len(tickets) == n
+    for (owner_id, status, summary, received), (assignee, st, title, created) in zip(complaints, tickets, strict=True):
+        assert assignee == ("bench-agent" if owner_id == owner else users.get(owner_id))
+        assert st == (4 if status in {"closed", "merged", "invalid"} else 1)
+        assert title == summary[:200]
+        assert datetime.fromisoformat(created) == datetime.fromisoformat(received)
+    assert any(t[0] == "bench-agent" and t[1] == 1 for t in tickets)
