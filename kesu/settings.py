@@ -61,6 +61,12 @@ INSTALLED_APPS = [
     "kesu.imports",  # kesu import / kesu export of complaints (CSV, Excel)
 ]
 
+AUTHENTICATION_BACKENDS = [
+    "kesu.org.backends.SignedModelBackend",
+    # Sessions made before it, which name Django's own backend, stay valid.
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 MIDDLEWARE = [
     # /healthz before host checks and the HTTPS redirect: load balancers probe by address.
     "kesu.health.HealthCheckMiddleware",

@@ -30,6 +30,7 @@ from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.lib.revisions import Signature, signature_now
 from kesu.lib.statements import Slot, Statement, id_slot, time_slot
 from kesu.lib.text import clean_text, dice, tokens
+from kesu.org.directory import directory
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
 
@@ -265,15 +266,16 @@ def _received_at(intake: Intake, now: datetime) -> datetime:
     return received
 
 
-def _unit_for(intake: Intake, by: User) -> Unit:
+def _unit_for(intake: Intake, by: User, signature: Signature) -> Unit:
+    known = directory(signature)
     if intake.unit:
-        unit = Unit.objects.filter(code=intake.unit, active=True).first()
+        unit = known.active_units.get(intake.unit)
         if unit is None:
             raise Invalid(_("Unknown unit “%(code)s”.") % {"code": intake.unit}, field="unit")
         # Any unit: staff register what they receive even if another unit caused it (R-IN-5);
         # as first responder they keep seeing it.
         return unit
-    units = _UNITS_OF.rows(user=by.pk)
+    units = known.units_of.get(by.pk)
     if not units:
         raise Invalid(_("You belong to no unit; ask an administrator to add you to one."), field="unit")
     return units[0]
@@ -293,7 +295,6 @@ def _category(code: str | None, fallback: Category | None, signature: Signature 
 
 # The reads every registration runs, compiled once per process (kesu/lib/statements.py):
 # building and compiling each cost more than running it.
-_UNITS_OF = Statement(lambda: Unit.objects.filter(members=id_slot("user")))  # as by.units.all()
 _CUSTOMER = Statement(lambda: Customer.objects.filter(phone=Slot("phone")))
 
 
@@ -359,10 +360,11 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     summary = _need_text(intake.summary, "summary", _("Summary"), limit=200)
     description = clean_text(intake.description)
     received = _received_at(intake, now)
-    unit = _unit_for(intake, by)
-    # The calendar, policies, categories and keyword rules as this process keeps them, checked
-    # once for the whole registration (kesu/lib/revisions.py).
-    signature = signature_now()
+    # The organisation, calendar, policies, categories and keyword rules as this process keeps
+    # them, checked once for the whole registration (kesu/lib/revisions.py): read with an API
+    # token's user (ApiToken.objects.user_for), else now.
+    signature = getattr(by, "signature", None) or signature_now()
+    unit = _unit_for(intake, by, signature)
     text = f"{summary} {description}"
     suggestion = suggest(f"{text} {intake.product} {intake.demand_detail}", signature=signature)
     category = _category(intake.category, suggestion.category, signature)
@@ -395,7 +397,7 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     # known before the row is written, so they go into its INSERT rather than into UPDATEs
     # after it: the complaint starts at version 1, as the answer to the clerk says. The
     # timeline still records the routing as a change from the clerk (ROUTED, below).
-    routed = _routing_changes(unit, level, owner=by, reviewer_id=None)
+    routed = _routing_changes(unit, level, owner=by, reviewer_id=None, signature=signature)
     gm_copy = _needs_gm_copy(level, category)
     complaint = Complaint(
         number=next_number(now),
@@ -481,12 +483,14 @@ def hash_lookup_code(number: str, code: str) -> str:
 # --- routing helpers (R-RT-2, R-RT-3) ------------------------------------------------------
 
 
-def _routing_changes(unit: Unit, level: int, *, owner: User, reviewer_id: int | None) -> dict[str, User]:
+def _routing_changes(unit: Unit, level: int, *, owner: User, reviewer_id: int | None,
+                     signature: Signature | None = None) -> dict[str, User]:
     """The handler and reviewer the level calls for, where they differ from the present ones.
     The handler only ever moves up a tier here; a level-1 handler keeps it at level 1."""
     need, review = routing.handler_tier(level), routing.review_tier(level)
     moves_up = owner.tier < need
-    found = routing.nearest_users(unit, (need, review) if moves_up and need != review else (review,))
+    found = routing.nearest_users(unit, (need, review) if moves_up and need != review else (review,),
+                                  signature=signature)
     changes: dict[str, User] = {}
     if moves_up:
         target = found[need]

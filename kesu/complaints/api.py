@@ -17,6 +17,7 @@ from ninja.files import UploadedFile
 
 from kesu import replica
 from kesu.lib.errors import Invalid
+from kesu.org.directory import seen_by
 from kesu.org.models import User
 
 from . import actions, present, queries, schemas
@@ -106,7 +107,7 @@ def list_complaints(request: HttpRequest, filters: Query[ListFilters]):
             page = queries.phone_page(user, f.phone, f.limit)
         else:
             qs = queries.filter_complaints(queries.visible_to(user), now=timezone.now(), **filtering)
-            page = queries.keyset_page(qs, f.cursor, f.limit, f.sort)
+            page = queries.keyset_page(qs, f.cursor, f.limit, f.sort, known=seen_by(user))
         return _rendered(request, {"items": [present.list_item(c, user) for c in page.rows],
                                    "next_cursor": page.next_cursor})
 

@@ -1,15 +1,18 @@
 """Reference data kept per process, and one query that tells every process when it changed.
 
-The business calendar, the time-limit policies, the categories and the keyword rules are read
-by every registration and edited a few times a year. Each of their rows carries a random
-``revision``, new on each ``save()`` and ``QuerySet.update()``; ``signature_now()`` reads the
-row count and the summed revisions of every such table in one query. A process keeps what it
-built from those tables under the signature it read first, and builds it again when the
-signature differs: an administrator's edit, in any process, applies from the next request on.
+The business calendar, the time-limit policies, the categories, the keyword rules and the
+organisation are read by every registration and edited a few times a year. Each of their rows
+carries a random ``revision``, new on each ``save()`` and ``QuerySet.update()`` (the
+organisation's one ``org.Change`` row gets it from database triggers); ``signature_now()``
+reads the row count and the summed revisions of every such table in one query, or
+``signature_sql()`` as part of a statement that runs anyway. A process keeps what it built from
+those tables under the signature it read first, and builds it again when the signature
+differs: an administrator's edit, in any process, applies from the next request on.
 
 Random revisions rather than timestamps (frozen by ``time_machine`` in tests) or ids (reused
-after a rollback on SQLite); the count catches a deleted row. Only raw SQL that leaves
-``revision`` alone goes unnoticed.
+after a rollback on SQLite, and by a counter after a rolled-back change); the count catches a
+deleted row. Only raw SQL that leaves ``revision`` alone goes unnoticed (the organisation's
+triggers see that too).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, Generic, TypeVar
 from django.apps import apps
 from django.db import connection, models
 
-Signature = tuple[object, ...]
+Signature = str
 T = TypeVar("T")
 
 
@@ -60,23 +63,30 @@ def revisioned_models() -> list[type[models.Model]]:
     return sorted((m for m in apps.get_models() if issubclass(m, Revisioned)), key=lambda m: m._meta.label)
 
 
-_sql: str | None = None
+_expression: str | None = None
 
 
-def signature_now() -> Signature:
-    """The row counts and summed revisions of every ``Revisioned`` table, in one query."""
-    global _sql
-    if _sql is None:
+def signature_sql() -> str:
+    """The signature as one SQL expression of text (``count,sum,count,sum,…``), so that a
+    statement that runs anyway can bring it along: ``RawSQL(signature_sql(), ())``."""
+    global _expression
+    if _expression is None:
         q = connection.ops.quote_name
         parts = []
         for model in revisioned_models():
             table = q(model._meta.db_table)
             parts.append(f"(SELECT COUNT(*) FROM {table})")
-            parts.append(f"(SELECT SUM({q('revision')}) FROM {table})")
-        _sql = "SELECT " + ", ".join(parts)
+            parts.append(f"COALESCE((SELECT SUM({q('revision')}) FROM {table}), 0)")
+        # ``||`` turns the numbers into text on SQLite and PostgreSQL alike.
+        _expression = "(" + " || ',' || ".join(parts) + ")"
+    return _expression
+
+
+def signature_now() -> Signature:
+    """The row counts and summed revisions of every ``Revisioned`` table, in one query."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql)
-        return tuple(cursor.fetchone())
+        cursor.execute("SELECT " + signature_sql())
+        return cursor.fetchone()[0]
 
 
 class Kept(Generic[T]):

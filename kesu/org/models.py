@@ -8,9 +8,11 @@ import secrets
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.revisions import Revisioned, signature_sql
 from kesu.lib.statements import Slot, Statement
 
 
@@ -169,12 +171,15 @@ class ApiTokenQuerySet(models.QuerySet):
 
     def user_for(self, raw: str) -> User | None:
         """The active user a live token ``raw`` belongs to, else None. Every API request asks
-        this, so its one statement is compiled once (kesu/lib/statements.py)."""
+        this, so its one statement is compiled once (kesu/lib/statements.py); it brings along
+        the reference data's ``signature`` (kesu/lib/revisions.py), with which the request
+        reads the organisation as its process keeps it (kesu/org/directory.py)."""
         return _TOKEN_USER.first(key_hash=_hash(raw))
 
 
 _TOKEN_USER = Statement(lambda: User.objects.filter(
-    api_tokens__key_hash=Slot("key_hash"), api_tokens__revoked_at=None, is_active=True))
+    api_tokens__key_hash=Slot("key_hash"), api_tokens__revoked_at=None, is_active=True,
+).annotate(signature=RawSQL(signature_sql(), (), output_field=models.TextField())))
 
 
 class ApiToken(models.Model):
@@ -191,3 +196,19 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
+
+
+class Change(Revisioned):
+    """A new random ``revision`` each time a statement changes the organisation (units, users,
+    who works where), written by database triggers (migration ``org 0003``), never by Python.
+    Being ``Revisioned``, it puts those changes into ``signature_now()``, under which each
+    process keeps its copy of the organisation (``kesu.org.directory``). Triggers rather than
+    a revision on every user: they also see bulk writes, the admin's deletes and raw SQL, and
+    the signature stays one row to read however many users there are. A login's ``last_login``
+    and a new password are not changes to the organisation and leave it alone."""
+
+    name = models.CharField(max_length=30, primary_key=True)
+
+    class Meta:
+        verbose_name = _("organisation change")
+        verbose_name_plural = _("organisation changes")

@@ -41,6 +41,8 @@ def build(name: str, step: Step, complaint: Complaint, user: User, data: Any = N
     kwargs: dict[str, Any] = {"prefix": name, "renderer": QUICK}  # inputs drawn in Python (render.py)
     if issubclass(step.form, forms.ContextForm):
         kwargs.update(complaint=complaint, user=user)
+    if issubclass(step.form, forms.ReferenceForm):  # read with the session's user
+        kwargs.update(signature=getattr(user, "signature", None))
     if data is None:
         return step.form(**kwargs)
     return step.form(data, files, **kwargs)

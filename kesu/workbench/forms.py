@@ -25,7 +25,10 @@ from kesu.complaints.models import (
     Level,
     Status,
 )
-from kesu.org.models import Unit, User
+from kesu.complaints.classification import catalogue
+from kesu.lib.revisions import Signature
+from kesu.org.directory import directory
+from kesu.org.models import Role, Unit, User
 
 from .render import escape
 
@@ -57,13 +60,34 @@ class QuickSingleSelect(QuickSelect):
         return data.get(name)
 
 
-def _categories() -> list[tuple[str, str]]:
-    return [("", "—")] + [(c.code, c.label) for c in Category.objects.filter(active=True).order_by("sort", "pk")]
+class ReferenceForm(forms.Form):
+    """A form whose choices are reference data (categories, units, people). With the request
+    user's ``signature`` (kesu/org/backends.py) they come from what the process keeps
+    (kesu/lib/revisions.py) instead of two or three queries on every page that draws them."""
+
+    def __init__(self, *args: Any, signature: Signature | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signature = signature
 
 
-def _units() -> list[tuple[str, str]]:
-    return [("", "—")] + [(u.code, u.name) for u in Unit.objects.filter(active=True).order_by("path")]
+def _categories(signature: Signature | None) -> list[tuple[str, str]]:
+    if signature is None:
+        active = Category.objects.filter(active=True).order_by("sort", "pk")
+    else:
+        active = sorted((c for c in catalogue(signature).by_id.values() if c.active), key=lambda c: (c.sort, c.pk))
+    return [("", "—")] + [(c.code, c.label) for c in active]
 
+
+def _units(signature: Signature | None) -> list[tuple[str, str]]:
+    if signature is None:
+        active = Unit.objects.filter(active=True).order_by("path")
+    else:
+        active = directory(signature).active_units.values()  # by path
+    return [("", "—")] + [(u.code, u.name) for u in active]
+
+
+# Roles a complaint is never handed to.
+HANDED_TO_NOBODY = (Role.AUDITOR, Role.ADMIN)
 
 SORT_CHOICES = [
     ("-id", _("Newest registered first")),
@@ -74,7 +98,7 @@ SORT_CHOICES = [
 ]
 
 
-class QueueFilterForm(forms.Form):
+class QueueFilterForm(ReferenceForm):
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
                         help_text=_("Number, phone or words"))
     state = forms.MultipleChoiceField(label=_("State"), required=False, choices=Status.choices,
@@ -94,8 +118,8 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = _categories()
-        self.fields["unit"].choices = _units()
+        self.fields["category"].choices = _categories(self.signature)
+        self.fields["unit"].choices = _units(self.signature)
 
     def filters(self) -> dict[str, Any]:
         """Keyword arguments for ``queries.filter_complaints``; dates become local-day bounds
@@ -109,7 +133,7 @@ class QueueFilterForm(forms.Form):
         return out
 
 
-class RegisterForm(forms.Form):
+class RegisterForm(ReferenceForm):
     """Quick registration of a phone call or a visit (R-IN-2): the fields a clerk fills while
     the customer talks, in speaking order."""
 
@@ -129,7 +153,7 @@ class RegisterForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = _categories()
+        self.fields["category"].choices = _categories(self.signature)
 
 
 # --- one small form per workflow action -----------------------------------------------------
@@ -221,7 +245,7 @@ class LowerLevelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class ClassifyForm(forms.Form):
+class ClassifyForm(ReferenceForm):
     category = forms.ChoiceField(label=_("Category"), required=False, widget=QuickSingleSelect)
     level = forms.TypedChoiceField(label=_("Level"), required=False, coerce=int, empty_value=None,
                                    choices=[("", "—"), *Level.choices], widget=QuickSingleSelect)
@@ -229,24 +253,32 @@ class ClassifyForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = _categories()
+        self.fields["category"].choices = _categories(self.signature)
 
 
-def _staff() -> list[tuple[str, str]]:
-    """People a complaint can be handed to, with their units so that namesakes differ. Two flat
-    queries (the people, then their units by path): prefetching ``units`` onto full user rows
-    cost 6 ms for 33 people, and the page draws this form for every open complaint."""
-    rows = list(User.objects.staff().exclude(role__in=["auditor", "admin"]).order_by("username")
-                .only("username", "display_name", "first_name", "last_name")[:1000])
-    units: dict[int, list[str]] = {u.pk: [] for u in rows}
-    memberships = (User.units.through.objects.filter(user_id__in=list(units)).order_by("unit__path")
-                   .values_list("user_id", "unit__name"))
-    for user_id, unit_name in memberships:
-        units[user_id].append(unit_name)
+def _staff(signature: Signature | None) -> list[tuple[str, str]]:
+    """People a complaint can be handed to, with their units so that namesakes differ. Without
+    the kept organisation, two flat queries (the people, then their units by path): prefetching
+    ``units`` onto full user rows cost 6 ms for 33 people, and the page draws this form for
+    every open complaint."""
+    if signature is None:
+        rows = list(User.objects.staff().exclude(role__in=HANDED_TO_NOBODY).order_by("username")
+                    .only("username", "display_name", "first_name", "last_name")[:1000])
+        units: dict[int, list[str]] = {u.pk: [] for u in rows}
+        memberships = (User.units.through.objects.filter(user_id__in=list(units)).order_by("unit__path")
+                       .values_list("user_id", "unit__name"))
+        for user_id, unit_name in memberships:
+            units[user_id].append(unit_name)
+    else:
+        known = directory(signature)
+        rows = sorted((u for u in known.users.values()
+                       if u.is_active and not u.is_system and u.role not in HANDED_TO_NOBODY),
+                      key=lambda u: u.username)[:1000]
+        units = {u.pk: [unit.name for unit in known.units_of.get(u.pk, ())] for u in rows}
     return [("", "—")] + [(u.username, f"{u.name}（{'、'.join(units[u.pk]) or u.username}）") for u in rows]
 
 
-class TransferForm(forms.Form):
+class TransferForm(ReferenceForm):
     """R-RT-4 / R-IN-5: to a responsible unit for cause and countermeasure, or — with “becomes
     the handler” — a hand-over of the complaint to a person of that unit."""
 
@@ -257,8 +289,8 @@ class TransferForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_unit"].choices = _units()
-        self.fields["to_user"].choices = _staff()
+        self.fields["to_unit"].choices = _units(self.signature)
+        self.fields["to_user"].choices = _staff(self.signature)
 
 
 class AnswerForm(ContextForm):

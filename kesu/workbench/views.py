@@ -25,6 +25,8 @@ from kesu.complaints.classification import suggest as suggest_classification
 from kesu.complaints.models import Complaint, Status, allowed_actions
 from kesu.lib.errors import DomainError, Forbidden, Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
+from kesu.lib.revisions import Signature
+from kesu.org.directory import seen_by
 from kesu.org.models import User
 
 from . import conflict, queues
@@ -47,6 +49,11 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
+
+
+def _signature(user: User) -> Signature | None:
+    """The reference data's signature, read with the session's user (kesu/org/backends.py)."""
+    return getattr(user, "signature", None)
 
 
 def _frame(request: HttpRequest, now: datetime, current: str = "") -> dict[str, Any]:
@@ -136,7 +143,7 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
     chosen = queues.BY_NAME.get(name)
     if chosen is None or not chosen.shown_to(user):
         raise Http404(name)
-    form = QueueFilterForm(request.GET or None, renderer=QUICK)
+    form = QueueFilterForm(request.GET or None, renderer=QUICK, signature=_signature(user))
     qs = chosen.query(user, now)
     error = ""
     # A queue may be a moment old: its rows come from the read replica when there is one.
@@ -147,13 +154,13 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
                 if form.cleaned_data["q"]:
                     qs = _search(qs, form.cleaned_data["q"], now)
                 page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE,
-                                           form.cleaned_data["sort"] or "-id")
+                                           form.cleaned_data["sort"] or "-id", known=seen_by(user))
             except Invalid as exc:
                 error, page = str(exc.message), queries.Page([], None)
         elif form.is_bound:
             page = queries.Page([], None)
         else:
-            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE)
+            page = queries.keyset_page(qs, request.GET.get("cursor"), PAGE_SIZE, known=seen_by(user))
     params = request.GET.copy()
     params.pop("cursor", None)
     if page.next_cursor:
@@ -190,7 +197,7 @@ def _history(user: User, raw_phone: str, now: datetime, exclude: int | None = No
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     user, now = _user(request), timezone.now()
-    form = RegisterForm(request.POST or None)
+    form = RegisterForm(request.POST or None, signature=_signature(user))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -223,10 +230,11 @@ def register_suggest(request: HttpRequest) -> HttpResponse:
     """R-CL-2: the category and level fields, prefilled from the keyword rules unless the clerk
     has already chosen them."""
     text = " ".join(request.GET.get(k, "") for k in ("summary", "description"))
-    s = suggest_classification(text)
+    signature = _signature(_user(request))
+    s = suggest_classification(text, signature=signature)
     form = RegisterForm(initial={
         "category": request.GET.get("category") or (s.category.code if s.category else ""),
-        "level": request.GET.get("level") or s.level or ""})
+        "level": request.GET.get("level") or s.level or ""}, signature=signature)
     return render(request, "workbench/partials/_classification.html", {"form": form, "matched": s.matched})
 
 
