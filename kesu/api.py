@@ -24,8 +24,10 @@ class ShanghaiTimeEncoder(NinjaJSONEncoder):
     them; the instant is the same, only the offset a reader sees changes."""
 
     def default(self, o: Any) -> Any:
-        if isinstance(o, datetime) and timezone.is_aware(o):
-            return timezone.localtime(o).isoformat()
+        if isinstance(o, datetime) and o.utcoffset() is not None:
+            # The default zone (TIME_ZONE), which nothing overrides per request: localtime()
+            # asks the request's context for the current one, a third of rendering a complaint.
+            return o.astimezone(timezone.get_default_timezone()).isoformat()
         return super().default(o)
 
 
