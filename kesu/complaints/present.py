@@ -3,7 +3,8 @@ Shared by the API and the pages so both show the same thing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import models
@@ -117,12 +118,27 @@ _DEADLINES = Statement(lambda: Deadline.objects.filter(complaint_id=id_slot("com
 _ATTACHMENTS = Statement(lambda: Attachment.objects.filter(complaint_id=id_slot("complaint")))
 
 
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite's: UTC
+
+
 def deadline_rows(c: Complaint, now: datetime) -> list[dict[str, Any]]:
-    # A complaint registered in this request carries the rows it was given (actions.register).
+    # A complaint registered in this request carries the rows it was given (actions.register);
+    # one looked up by number, their values in JSON (queries.access_complaint).
     fresh = getattr(c, "new_deadlines", None)
+    given = getattr(c, "deadline_values", False)
     # By limit, then by id: several limits can fall due at the same moment.
-    rows = ([(d.kind, d.due_at, d.met_at, d.paused_at) for d in sorted(fresh, key=lambda d: (d.due_at, d.pk or 0))]
-            if fresh is not None else _DEADLINES.rows(complaint=c.pk))
+    if fresh is not None:
+        rows = [(d.kind, d.due_at, d.met_at, d.paused_at) for d in sorted(fresh, key=lambda d: (d.due_at, d.pk or 0))]
+    elif given is not False:
+        read = sorted((_moment(due), pk, kind, _moment(met), _moment(paused))
+                      for pk, kind, due, met, paused in json.loads(given or "[]"))
+        rows = [(kind, due, met, paused) for due, _pk, kind, met, paused in read]
+    else:
+        rows = _DEADLINES.rows(complaint=c.pk)
     return [
         {
             "kind": kind,

@@ -201,3 +201,25 @@ def test_promise_validation_over_actions(org, register):
     with pytest.raises(Invalid):
         actions.promise_reply(complaint, by=org["clerk"], due_at=complaint.registered_at + timedelta(days=40),
                               now=complaint.registered_at)
+
+
+def test_a_complaint_looked_up_shows_its_live_limits_as_stored(api, org):
+    """The lookup reads the limits with the complaint, as JSON (queries.access_complaint):
+    every live row, in order of its limit, each moment as stored; none that was cancelled."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    complaint = register_at(org, at(2026, 10, 16, 9, 0))
+    actions.accept(complaint, by=org["clerk"], now=at(2026, 10, 16, 9, 30))  # first contact met
+    actions.transfer(complaint, by=org["clerk"], to_unit=org["qa_unit"], reason="检测", now=at(2026, 10, 16, 10, 0))
+    actions.hold(complaint, by=org["clerk"], reason="等待客户寄回样品", now=at(2026, 10, 16, 16, 0))
+    gone = Deadline.objects.filter(complaint=complaint, kind=K.RESOLUTION)
+    assert gone.update(cancelled_at=at(2026, 10, 16, 16, 30)) == 1  # as a reply cancels what is no longer owed
+    live = list(Deadline.objects.filter(complaint=complaint, cancelled_at=None).order_by("due_at", "id"))
+    assert any(d.met_at for d in live) and any(d.paused_at for d in live)
+    with CaptureQueriesContext(connection) as queries:
+        shown = api("clerk").get(f"/complaints/{complaint.number}").json()["deadlines"]
+    assert [(d["kind"], datetime.fromisoformat(d["due_at"]),
+             d["met_at"] and datetime.fromisoformat(d["met_at"]), d["paused"]) for d in shown] == [
+        (d.kind, d.due_at, d.met_at, d.paused_at is not None) for d in live]
+    assert not any('FROM "sla_deadline"' in q["sql"] and "json" not in q["sql"] for q in queries.captured_queries)
