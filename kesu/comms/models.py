@@ -14,6 +14,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from kesu.lib.revisions import Revisioned
+
 
 class Kind(models.TextChoices):
     """What a notification is about; also the name of its template (``comms/<lang>/<kind>.txt``)."""
@@ -71,10 +73,11 @@ class WebhookKind(models.TextChoices):
     DINGTALK = "dingtalk", _("DingTalk group robot")
 
 
-class WebhookEndpoint(models.Model):
+class WebhookEndpoint(Revisioned):
     """A group-chat robot that staff notifications of the chosen ``kinds`` are posted to.
 
     ``secret`` is DingTalk's "加签" secret; when set, each post carries its HMAC-SHA256 signature.
+    Revisioned: the active robots are kept per process (``outbox._active_robots``).
     """
 
     name = models.CharField(_("name"), max_length=100)

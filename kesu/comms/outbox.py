@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from kesu.complaints.models import Complaint
 from kesu.lib import inserts
+from kesu.lib.revisions import Kept, Signature
 
 from .models import (
     CUSTOMER_KINDS,
@@ -69,11 +70,16 @@ def robots_memoized() -> Iterator[None]:
         _robots.reset(token)
 
 
-def _active_robots() -> list[WebhookEndpoint]:
+def _active_robots(signature: Signature | None = None) -> list[WebhookEndpoint]:
     robots = _robots.get()
-    if robots is None:
-        return list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
-    return robots
+    if robots is not None:
+        return robots
+    if signature is not None:  # as the process keeps them (kesu/lib/revisions.py)
+        return _kept_robots.get(signature)
+    return list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
+
+
+_kept_robots: Kept[list[WebhookEndpoint]] = Kept(lambda: list(WebhookEndpoint.objects.filter(active=True).order_by("id")))
 
 
 def mobile_of(phone: str) -> str:
@@ -196,6 +202,7 @@ def to_staff(
     language: str | None = None,
     webhooks: bool = True,
     into: list[Notification] | None = None,
+    signature: Signature | None = None,
 ) -> list[Notification]:
     """Notify a staff member by email (if they have an address) and post to every active
     webhook robot subscribed to ``kind`` (unless ``webhooks=False``). ``user`` may be None to
@@ -231,7 +238,7 @@ def to_staff(
         row.user = user
         rows.append(row)
     if webhooks:
-        for endpoint in _active_robots():
+        for endpoint in _active_robots(signature):
             if endpoint.receives(kind):
                 row = _row(
                     complaint,

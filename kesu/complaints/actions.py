@@ -461,7 +461,7 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     if routed_event is not None:
         _notify_routed(complaint, routed, event=routed_event, now=now, into=messages)
     if gm_event is not None:
-        notify.gm_copied(complaint, event=gm_event, data=gm_data, now=now, into=messages)
+        notify.gm_copied(complaint, event=gm_event, data=gm_data, now=now, into=messages, signature=signature)
     # Kept for the answer to the clerk, which shows them: no need to read them back; files
     # come afterwards, each by its own upload.
     complaint.new_deadlines = deadlines.schedule(complaint, now=now, new=True, signature=signature)

@@ -9,7 +9,9 @@ from typing import Any
 
 from kesu.comms import outbox
 from kesu.comms.models import Notification
+from kesu.lib.revisions import Signature
 from kesu.lib.statements import Statement
+from kesu.org.directory import directory
 from kesu.org.models import Role, User
 
 from . import timeline
@@ -49,17 +51,18 @@ def copy_gm(complaint: Complaint, *, by: User | None, now: datetime, **data: Any
 
 
 def gm_copied(complaint: Complaint, *, event: TimelineEvent, data: dict[str, Any], now: datetime,
-              into: list[Notification] | None = None) -> None:
+              into: list[Notification] | None = None, signature: Signature | None = None) -> None:
     """The messages of a recorded GM_COPIED event with its ``data`` (``copy_gm``; registration
     records the event with its others): one to each GM, the robots with the first, or the
-    robots alone if there is no GM."""
-    gms = _GMS.rows()
+    robots alone if there is no GM. With the reference data's ``signature`` the GMs and the
+    robots are those the process keeps (kesu/lib/revisions.py)."""
+    gms = _GMS.rows() if signature is None else directory(signature).gms
     for i, gm in enumerate(gms):
         outbox.to_staff(gm, "gm_copy", complaint, {"event": str(data)}, now=now,
-                        dedupe_key=f"gm:{event.pk}:{gm.pk}", webhooks=i == 0, into=into)
+                        dedupe_key=f"gm:{event.pk}:{gm.pk}", webhooks=i == 0, into=into, signature=signature)
     if not gms:
         outbox.to_staff(None, "gm_copy", complaint, {"event": str(data)}, now=now,
-                        dedupe_key=f"gm:{event.pk}", webhooks=True, into=into)
+                        dedupe_key=f"gm:{event.pk}", webhooks=True, into=into, signature=signature)
 
 
 # Compiled once (kesu/lib/statements.py): every change to a copied complaint asks.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kesu.lib.revisions import Kept, Signature
-from kesu.org.models import Unit, User
+from kesu.org.models import Role, Unit, User
 
 # What a kept user carries: everything the triggers watch.
 USER_FIELDS = tuple(f.attname for f in User._meta.concrete_fields if f.attname not in ("password", "last_login"))
@@ -29,6 +29,7 @@ class Directory:
     # (unit id, tier) → the active staff of that unit and tier, by id: routing's candidates
     staff_at: dict[tuple[int, int], list[User]]
     active_units: dict[str, Unit]  # by code: the units a complaint may be registered to
+    gms: list[User]  # the active general managers, by id: copies go to each (R-RT-3)
     _scopes: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict, repr=False, compare=False)
 
     def scope(self, user_id: int) -> tuple[list[int], list[int]]:
@@ -54,7 +55,8 @@ def _build() -> Directory:
         if user.is_active and not user.is_system:
             for unit in units_of.get(user.pk, ()):
                 staff_at.setdefault((unit.pk, user.tier), []).append(user)
-    return Directory(users, units, units_of, staff_at, {u.code: u for u in units.values() if u.active})
+    return Directory(users, units, units_of, staff_at, {u.code: u for u in units.values() if u.active},
+                     [u for u in users.values() if u.role == Role.GM and u.is_active])
 
 
 _kept: Kept[Directory] = Kept(_build)

@@ -7,12 +7,14 @@ from django.test.utils import CaptureQueriesContext
 
 from kesu.complaints.models import Category, KeywordRule
 from kesu.lib.revisions import revisioned_models, signature_now
+from kesu.comms.models import WebhookEndpoint
 from kesu.org.models import Change
 from kesu.sla.models import CalendarDay, CalendarYear, Policy, WorkingHours
 
 
 def test_the_signature_covers_the_reference_data_in_one_query(db):
-    assert set(revisioned_models()) == {CalendarDay, CalendarYear, WorkingHours, Policy, Category, KeywordRule, Change}
+    assert set(revisioned_models()) == {CalendarDay, CalendarYear, WorkingHours, Policy, Category, KeywordRule, Change,
+                                      WebhookEndpoint}
     with CaptureQueriesContext(connection) as queries:
         signature_now()
     assert len(queries) == 1

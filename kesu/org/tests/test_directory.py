@@ -141,7 +141,8 @@ def test_a_change_committed_by_another_connection_applies_to_the_next_registrati
 
 
 def _reads_of(queries, table: str) -> int:
-    return sum(f'FROM "{table}"' in q["sql"] for q in queries.captured_queries)
+    """The statements that read rows of ``table`` (not the signature's count of it)."""
+    return sum(q["sql"].startswith(f'SELECT "{table}".') for q in queries.captured_queries)
 
 
 def test_an_api_request_reads_scope_and_people_from_what_the_process_keeps(api, org, register):
@@ -187,3 +188,28 @@ def test_pages_read_the_session_user_with_the_signature_and_older_sessions_stay_
     older = Client()
     older.force_login(org["handler"], backend="django.contrib.auth.backends.ModelBackend")
     assert older.get("/").status_code == 200  # not sent to the login page
+
+
+def test_gm_copies_at_registration_follow_the_gms_and_robots_as_they_change(org, register):
+    """Registration takes the GMs and the webhook robots from what the process keeps: each
+    change applies to the next registration."""
+    from kesu.comms.models import Medium, Notification, WebhookEndpoint, WebhookKind
+
+    def copies(complaint) -> list[tuple[str, str]]:
+        return sorted(Notification.objects.filter(complaint=complaint, kind="gm_copy")
+                      .values_list("channel", "recipient"))
+
+    claim = {"category": "claim", "summary": "要求索赔", "description": "要求赔偿损失"}
+    assert copies(register(contact_phone="13900006661", **claim)) == []  # no address, no robot
+    User.objects.filter(pk=org["gm"].pk).update(email="gm@example.cn")
+    robot = WebhookEndpoint.objects.create(name="总经理群", kind=WebhookKind.WECOM, url="https://qyapi.example.cn/hook",
+                                           kinds=["gm_copy"])
+    assert copies(register(contact_phone="13900006662", **claim)) == [
+        (Medium.EMAIL, "gm@example.cn"), (Medium.WEBHOOK, "https://qyapi.example.cn/hook")]
+    robot.active = False
+    robot.save()
+    User.objects.filter(pk=org["gm"].pk).update(is_active=False)
+    assert copies(register(contact_phone="13900006663", **claim)) == []
+    with CaptureQueriesContext(connection) as queries:  # nothing changed since: nothing read again
+        register(contact_phone="13900006664", **claim)
+    assert _reads_of(queries, "comms_webhookendpoint") == _reads_of(queries, "org_user") == 0
