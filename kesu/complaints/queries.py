@@ -43,19 +43,20 @@ _SCOPE = Statement(lambda: Unit.objects.annotate(
 
 
 def unit_scope(user: User) -> tuple[list[int], list[int]]:
-    """(the ids of the user's units and all their sub-units, the ids of the user's own units),
-    read once per user object, in one statement compiled once (kesu/lib/statements.py). Ids
+    """(the ids of the user's units and all their sub-units, the ids of the user's own units):
+    from the organisation the process keeps when the user was read with the signature
+    (kesu/org/directory.py), else read once per user object, in one statement compiled once
+    (kesu/lib/statements.py). Ids
     rather than a join on the unit's path: the planner prices every join of a list or lookup
     again on each request, and at a million complaints the joins cost more to plan than the
     query took to run (docs/performance.md)."""
+    known = seen_by(user)
+    if known is not None:  # no statement at all: the organisation as the process keeps it
+        return known.scope(user.pk)
     cached = getattr(user, "_kesu_unit_scope", None)
     if cached is None:
-        known = seen_by(user)
-        if known is not None:  # no statement at all: the organisation as the process keeps it
-            cached = known.scope(user.pk)
-        else:
-            units = _SCOPE.rows(user=user.pk)
-            cached = ([u.pk for u in units], [u.pk for u in units if u.own])
+        units = _SCOPE.rows(user=user.pk)
+        cached = ([u.pk for u in units], [u.pk for u in units if u.own])
         user._kesu_unit_scope = cached  # type: ignore[attr-defined]
     return cached
 
