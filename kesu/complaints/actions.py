@@ -30,7 +30,7 @@ from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.lib.revisions import Signature, signature_now
 from kesu.lib.statements import Slot, Statement, id_slot, time_slot
 from kesu.lib.text import clean_text, dice, tokens
-from kesu.org.directory import directory
+from kesu.org.directory import directory, signature_of
 from kesu.org.models import Unit, User
 from kesu.sla import deadlines
 
@@ -363,7 +363,7 @@ def _register(intake: Intake, *, by: User, now: datetime) -> Complaint:
     # The organisation, calendar, policies, categories and keyword rules as this process keeps
     # them, checked once for the whole registration (kesu/lib/revisions.py): read with an API
     # token's user (ApiToken.objects.user_for), else now.
-    signature = getattr(by, "signature", None) or signature_now()
+    signature = signature_of(by) or signature_now()
     unit = _unit_for(intake, by, signature)
     text = f"{summary} {description}"
     suggestion = suggest(f"{text} {intake.product} {intake.demand_detail}", signature=signature)

@@ -1,13 +1,14 @@
 """Reference data kept per process, and one query that tells every process when it changed.
 
-The business calendar, the time-limit policies, the categories, the keyword rules and the
-organisation are read by every registration and edited a few times a year. Each of their rows
-carries a random ``revision``, new on each ``save()`` and ``QuerySet.update()`` (the
-organisation's one ``org.Change`` row gets it from database triggers); ``signature_now()``
-reads the row count and the summed revisions of every such table in one query, or
-``signature_sql()`` as part of a statement that runs anyway. A process keeps what it built from
-those tables under the signature it read first, and builds it again when the signature
-differs: an administrator's edit, in any process, applies from the next request on.
+The business calendar, the time-limit policies, the categories, the keyword rules, the webhook
+robots and the organisation are read by every registration and edited a few times a year.
+Each of their rows carries a random ``revision``, new on each ``save()`` and
+``QuerySet.update()`` (the organisation's one ``org.Change`` row gets it from database
+triggers); ``signature_now()`` reads the row count and the summed revisions of every such
+table in one query, or ``signature_column()`` as part of a statement that runs anyway. A
+process keeps what it built from those tables under the signature it read first, and builds it
+again when the signature differs: an administrator's edit, in any process, applies from the
+next request on.
 
 Random revisions rather than timestamps (frozen by ``time_machine`` in tests) or ids (reused
 after a rollback on SQLite, and by a counter after a rolled-back change); the count catches a
@@ -23,6 +24,7 @@ from typing import Any, Generic, TypeVar
 
 from django.apps import apps
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 Signature = str
 T = TypeVar("T")
@@ -68,7 +70,7 @@ _expression: str | None = None
 
 def signature_sql() -> str:
     """The signature as one SQL expression of text (``count,sum,count,sum,…``), so that a
-    statement that runs anyway can bring it along: ``RawSQL(signature_sql(), ())``."""
+    statement that runs anyway can bring it along (``signature_column``)."""
     global _expression
     if _expression is None:
         q = connection.ops.quote_name
@@ -80,6 +82,12 @@ def signature_sql() -> str:
         # ``||`` turns the numbers into text on SQLite and PostgreSQL alike.
         _expression = "(" + " || ',' || ".join(parts) + ")"
     return _expression
+
+
+def signature_column() -> RawSQL:
+    """``signature_sql()`` for a QuerySet: ``.annotate(signature=signature_column())`` brings the
+    signature along with the rows."""
+    return RawSQL(signature_sql(), (), output_field=models.TextField())
 
 
 def signature_now() -> Signature:

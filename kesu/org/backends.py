@@ -8,16 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import TextField
-from django.db.models.expressions import RawSQL
 
-from kesu.lib.revisions import signature_sql
+from kesu.lib.revisions import signature_column
 from kesu.lib.statements import Statement, id_slot
 
 from .models import User
 
 _SESSION_USER = Statement(lambda: User.objects.filter(pk=id_slot("user")).annotate(
-    signature=RawSQL(signature_sql(), (), output_field=TextField())))
+    signature=signature_column()))
 
 
 class SignedModelBackend(ModelBackend):

@@ -67,9 +67,15 @@ def directory(signature: Signature | None = None) -> Directory:
     return _kept.get(signature)
 
 
+def signature_of(user: User) -> Signature | None:
+    """The reference data's signature read with ``user``, if it was: an API token's user
+    (``ApiToken.objects.user_for``) and a session's (``backends.SignedModelBackend``) bring it
+    along. None for a user read without it."""
+    return getattr(user, "signature", None)
+
+
 def seen_by(user: User) -> Directory | None:
-    """The organisation as of the signature read with ``user``, if it was: an API token's user
-    brings it along (``ApiToken.objects.user_for``), so the request's reads of scope and people
-    need no statement of their own. None for a user read without it."""
-    signature = getattr(user, "signature", None)
+    """The organisation as of the signature read with ``user``, if it was, so the request's
+    reads of scope and people need no statement of their own."""
+    signature = signature_of(user)
     return None if signature is None else _kept.get(signature)

@@ -8,11 +8,10 @@ import secrets
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from kesu.lib.revisions import Revisioned, signature_sql
+from kesu.lib.revisions import Revisioned, signature_column
 from kesu.lib.statements import Slot, Statement
 
 
@@ -179,7 +178,7 @@ class ApiTokenQuerySet(models.QuerySet):
 
 _TOKEN_USER = Statement(lambda: User.objects.filter(
     api_tokens__key_hash=Slot("key_hash"), api_tokens__revoked_at=None, is_active=True,
-).annotate(signature=RawSQL(signature_sql(), (), output_field=models.TextField())))
+).annotate(signature=signature_column()))
 
 
 class ApiToken(models.Model):

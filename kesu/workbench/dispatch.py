@@ -17,6 +17,7 @@ from kesu.complaints.models import ACTION_LABELS, Complaint
 from kesu.followups import actions as followups
 from kesu.followups import forms as followup_forms
 from kesu.lib.errors import Invalid, NotFound
+from kesu.org.directory import signature_of
 from kesu.org.models import User
 
 from . import forms
@@ -42,7 +43,7 @@ def build(name: str, step: Step, complaint: Complaint, user: User, data: Any = N
     if issubclass(step.form, forms.ContextForm):
         kwargs.update(complaint=complaint, user=user)
     if issubclass(step.form, forms.ReferenceForm):  # read with the session's user
-        kwargs.update(signature=getattr(user, "signature", None))
+        kwargs.update(signature=signature_of(user))
     if data is None:
         return step.form(**kwargs)
     return step.form(data, files, **kwargs)

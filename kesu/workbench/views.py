@@ -25,8 +25,7 @@ from kesu.complaints.classification import suggest as suggest_classification
 from kesu.complaints.models import Complaint, Status, allowed_actions
 from kesu.lib.errors import DomainError, Forbidden, Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
-from kesu.lib.revisions import Signature
-from kesu.org.directory import seen_by
+from kesu.org.directory import seen_by, signature_of
 from kesu.org.models import User
 
 from . import conflict, queues
@@ -49,11 +48,6 @@ def _is_htmx(request: HttpRequest) -> bool:
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
-
-
-def _signature(user: User) -> Signature | None:
-    """The reference data's signature, read with the session's user (kesu/org/backends.py)."""
-    return getattr(user, "signature", None)
 
 
 def _frame(request: HttpRequest, now: datetime, current: str = "") -> dict[str, Any]:
@@ -143,7 +137,7 @@ def queue(request: HttpRequest, name: str = "mine") -> HttpResponse:
     chosen = queues.BY_NAME.get(name)
     if chosen is None or not chosen.shown_to(user):
         raise Http404(name)
-    form = QueueFilterForm(request.GET or None, renderer=QUICK, signature=_signature(user))
+    form = QueueFilterForm(request.GET or None, renderer=QUICK, signature=signature_of(user))
     qs = chosen.query(user, now)
     error = ""
     # A queue may be a moment old: its rows come from the read replica when there is one.
@@ -197,7 +191,7 @@ def _history(user: User, raw_phone: str, now: datetime, exclude: int | None = No
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     user, now = _user(request), timezone.now()
-    form = RegisterForm(request.POST or None, signature=_signature(user))
+    form = RegisterForm(request.POST or None, signature=signature_of(user))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -230,7 +224,7 @@ def register_suggest(request: HttpRequest) -> HttpResponse:
     """R-CL-2: the category and level fields, prefilled from the keyword rules unless the clerk
     has already chosen them."""
     text = " ".join(request.GET.get(k, "") for k in ("summary", "description"))
-    signature = _signature(_user(request))
+    signature = signature_of(_user(request))
     s = suggest_classification(text, signature=signature)
     form = RegisterForm(initial={
         "category": request.GET.get("category") or (s.category.code if s.category else ""),

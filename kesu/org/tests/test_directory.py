@@ -10,13 +10,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from conftest import intake
 from kesu.complaints import actions
 from kesu.lib.errors import Invalid
 from kesu.lib.revisions import signature_now
 from kesu.org.directory import USER_FIELDS, directory
 from kesu.org.models import Role, Unit, UnitKind, User
-
-from conftest import intake
 
 
 def _another(value):
