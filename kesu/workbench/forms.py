@@ -17,7 +17,6 @@ from django.utils.translation import gettext_lazy as _
 from kesu.complaints import permissions
 from kesu.complaints.actions import EDITABLE
 from kesu.complaints.models import (
-    Category,
     Channel,
     ComplainantType,
     Complaint,
@@ -28,7 +27,7 @@ from kesu.complaints.models import (
 from kesu.complaints.classification import catalogue
 from kesu.lib.revisions import Signature
 from kesu.org.directory import directory
-from kesu.org.models import Role, Unit, User
+from kesu.org.models import Role, User
 
 from .render import escape
 
@@ -61,9 +60,9 @@ class QuickSingleSelect(QuickSelect):
 
 
 class ReferenceForm(forms.Form):
-    """A form whose choices are reference data (categories, units, people). With the request
-    user's ``signature`` (kesu/org/backends.py) they come from what the process keeps
-    (kesu/lib/revisions.py) instead of two or three queries on every page that draws them."""
+    """A form whose choices are reference data (categories, units, people), from what the
+    process keeps (kesu/lib/revisions.py): as of the request user's ``signature`` when it was
+    read with the user (kesu/org/backends.py), else as of one read now."""
 
     def __init__(self, *args: Any, signature: Signature | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -71,19 +70,12 @@ class ReferenceForm(forms.Form):
 
 
 def _categories(signature: Signature | None) -> list[tuple[str, str]]:
-    if signature is None:
-        active = Category.objects.filter(active=True).order_by("sort", "pk")
-    else:
-        active = sorted((c for c in catalogue(signature).by_id.values() if c.active), key=lambda c: (c.sort, c.pk))
+    active = sorted((c for c in catalogue(signature).by_id.values() if c.active), key=lambda c: (c.sort, c.pk))
     return [("", "—")] + [(c.code, c.label) for c in active]
 
 
 def _units(signature: Signature | None) -> list[tuple[str, str]]:
-    if signature is None:
-        active = Unit.objects.filter(active=True).order_by("path")
-    else:
-        active = directory(signature).active_units.values()  # by path
-    return [("", "—")] + [(u.code, u.name) for u in active]
+    return [("", "—")] + [(u.code, u.name) for u in directory(signature).active_units.values()]  # by path
 
 
 # Roles a complaint is never handed to.
@@ -257,25 +249,14 @@ class ClassifyForm(ReferenceForm):
 
 
 def _staff(signature: Signature | None) -> list[tuple[str, str]]:
-    """People a complaint can be handed to, with their units so that namesakes differ. Without
-    the kept organisation, two flat queries (the people, then their units by path): prefetching
-    ``units`` onto full user rows cost 6 ms for 33 people, and the page draws this form for
-    every open complaint."""
-    if signature is None:
-        rows = list(User.objects.staff().exclude(role__in=HANDED_TO_NOBODY).order_by("username")
-                    .only("username", "display_name", "first_name", "last_name")[:1000])
-        units: dict[int, list[str]] = {u.pk: [] for u in rows}
-        memberships = (User.units.through.objects.filter(user_id__in=list(units)).order_by("unit__path")
-                       .values_list("user_id", "unit__name"))
-        for user_id, unit_name in memberships:
-            units[user_id].append(unit_name)
-    else:
-        known = directory(signature)
-        rows = sorted((u for u in known.users.values()
-                       if u.is_active and not u.is_system and u.role not in HANDED_TO_NOBODY),
-                      key=lambda u: u.username)[:1000]
-        units = {u.pk: [unit.name for unit in known.units_of.get(u.pk, ())] for u in rows}
-    return [("", "—")] + [(u.username, f"{u.name}（{'、'.join(units[u.pk]) or u.username}）") for u in rows]
+    """People a complaint can be handed to, with their units so that namesakes differ."""
+    known = directory(signature)
+    people = sorted((u for u in known.users.values()
+                     if u.is_active and not u.is_system and u.role not in HANDED_TO_NOBODY),
+                    key=lambda u: u.username)[:1000]
+    return [("", "—")] + [
+        (u.username, f"{u.name}（{'、'.join(unit.name for unit in known.units_of.get(u.pk, ())) or u.username}）")
+        for u in people]
 
 
 class TransferForm(ReferenceForm):
