@@ -63,7 +63,7 @@ def robots_memoized() -> Iterator[None]:
     """Read the active webhook robots once for the block rather than once per notification
     (a sweep pass writes thousands). A robot an administrator adds during the pass is posted to
     from the next pass on."""
-    token = _robots.set(list(WebhookEndpoint.objects.filter(active=True).order_by("id")))
+    token = _robots.set(_read_robots())
     try:
         yield
     finally:
@@ -76,10 +76,14 @@ def _active_robots(signature: Signature | None = None) -> list[WebhookEndpoint]:
         return robots
     if signature is not None:  # as the process keeps them (kesu/lib/revisions.py)
         return _kept_robots.get(signature)
+    return _read_robots()
+
+
+def _read_robots() -> list[WebhookEndpoint]:
     return list(WebhookEndpoint.objects.filter(active=True).order_by("id"))
 
 
-_kept_robots: Kept[list[WebhookEndpoint]] = Kept(lambda: list(WebhookEndpoint.objects.filter(active=True).order_by("id")))
+_kept_robots: Kept[list[WebhookEndpoint]] = Kept(_read_robots)
 
 
 def mobile_of(phone: str) -> str:
