@@ -62,11 +62,12 @@ class Result:
         }
 
 
-def run(port: int, requests: list[Request], *, clients: int = 8, timeout: float = 120,
-        budget: float | None = None, expect: tuple[int, ...] = (200, 201)) -> Result:
+def run(port: int, requests: list[Request], *, clients: int = 8, timeout: float = 300,
+        budget: float | None = None, least: int = 0, expect: tuple[int, ...] = (200, 201)) -> Result:
     """Send ``requests`` with ``clients`` threads; stop early when ``budget`` seconds have
-    passed (requests in flight finish). Responses with a status outside ``expect`` are
-    counted as errors, not as latencies."""
+    passed and at least ``least`` requests were sent (requests in flight finish). Responses
+    with a status outside ``expect`` are counted as errors, not as latencies. ``timeout`` is
+    the benchmark's gunicorn's: a request the server would still finish is waited for."""
     lock = threading.Lock()
     index = [0]
     latencies: list[float] = []
@@ -79,7 +80,7 @@ def run(port: int, requests: list[Request], *, clients: int = 8, timeout: float 
         while True:
             with lock:
                 i = index[0]
-                if i >= len(requests) or (budget and time.perf_counter() - started > budget):
+                if i >= len(requests) or (budget and i >= least and time.perf_counter() - started > budget):
                     break
                 index[0] += 1
             req = requests[i]

@@ -76,6 +76,10 @@ class Options:
     workers: int = field(default_factory=load.workers_default)
     peer: bool = False
     peer_sizes: list[int] | None = None
+    # Sizes at which the peer is measured one request at a time only (its latency pass): at a
+    # million tickets its searches and dashboard take tens of seconds each, and eight at once
+    # on two cores would take the best part of an hour per scenario.
+    peer_one_client_sizes: list[int] = field(default_factory=list)
     limit: bool = True
     # Every read scenario again with one client: the latency targets of issue 6 and the page
     # benchmark of issue 4. With 8 clients on 2 cores a request mostly waits for a core.
@@ -246,13 +250,23 @@ def peer_requests(s: dict, info: dict, n: int, intake: int) -> dict[str, list[lo
 # --- one database kind and size -----------------------------------------------------------------
 
 
-def measure(port: int, reqs: list[load.Request], opts: Options, clients: int | None = None) -> dict:
+# However long its requests take, a scenario's figures rest on at least this many.
+LEAST = 5
+
+
+def measure(port: int, reqs: list[load.Request], opts: Options, clients: int | None = None,
+            slow: bool = False) -> dict:
     # Warm-up, not counted: imports, connections, caches, and enough requests per worker for
     # its connection to have prepared the statements it repeats (prepared on their sixth run:
     # Kesu's KESU_DB_PREPARE_THRESHOLD, and psycopg's default, which the bare WSGI function
-    # uses), as in a server whose workers live for thousands of requests.
-    load.run(port, reqs[: opts.workers * 6], clients=opts.clients, budget=opts.budget)
-    result = load.run(port, reqs, clients=clients or opts.clients, budget=opts.budget)
+    # uses), as in a server whose workers live for thousands of requests. ``slow`` (the peer
+    # at its one-client sizes): one request per worker, all at once, since a request there
+    # takes seconds to minutes and its own cost dwarfs what a warm-up saves.
+    if slow:
+        load.run(port, reqs[: opts.workers], clients=opts.workers, budget=opts.budget)
+    else:
+        load.run(port, reqs[: opts.workers * 6], clients=opts.clients, budget=opts.budget)
+    result = load.run(port, reqs, clients=clients or opts.clients, budget=opts.budget, least=LEAST)
     return result.summary()
 
 
@@ -279,13 +293,14 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
         else:
             preqs, ctx = {}, None
         ps = ctx.__enter__() if ctx else None
+        slow = size in opts.peer_one_client_sizes
         try:
             for name, _label, _target in SCENARIOS:
                 if opts.only and name not in opts.only:
                     continue
                 log(f"{kind} {size:,}: kesu {name}")
                 out["kesu"][name] = measure(ks.port, kreqs[name], opts)
-                if ps and name in preqs:
+                if ps and name in preqs and not slow:
                     log(f"{kind} {size:,}: peer {name}")
                     out["peer"][name] = measure(ps.port, preqs[name], opts)
             if opts.latency:
@@ -296,7 +311,7 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
                     out["latency"][name] = measure(ks.port, kreqs[name], opts, clients=1)
                     if ps and name in preqs:
                         log(f"{kind} {size:,}: one client, peer {name}")
-                        out["peer_latency"][name] = measure(ps.port, preqs[name], opts, clients=1)
+                        out["peer_latency"][name] = measure(ps.port, preqs[name], opts, clients=1, slow=slow)
                 out["pages"] = {name: out["latency"][name] for name in ("queue", "page") if name in out["latency"]}
             out["kesu_rss_mb"] = ks.worker_rss_mb()
             if ps:
@@ -432,12 +447,15 @@ def report(results: list[dict], opts: Options, info: dict, vers: dict, minutes: 
          f"the bare WSGI function. Load: {opts.clients} concurrent clients (threads, http.client) on the "
          f"same machine, {opts.requests} requests per read scenario and {opts.intake} per intake "
          f"scenario after an uncounted warm-up of {opts.workers * 6} requests; at most {opts.budget:.0f} s per scenario (fewer "
-         "requests are shown in n). Times are the client's, request to response."),
+         f"requests are shown in n, never fewer than {LEAST}). Times are the client's, request to response."
+         + (f" At {', '.join(f'{n:,}' for n in opts.peer_one_client_sizes)} complaints the peer is measured one "
+            f"request at a time only (the latency table), after a warm-up of one request per worker: its "
+            "slowest requests take tens of seconds there." if opts.peer and opts.peer_one_client_sizes else "")),
         "",
     ]
     for res in results:
         g = res["generated"]
-        tickets = f", peer: {res.get('peer_tickets', 0):,} tickets" if res["peer"] else ""
+        tickets = f", peer: {res['peer_tickets']:,} tickets" if res.get("peer_tickets") else ""
         heading = (f"#### {res['kind']}, {res['size']:,} generated complaints ({res['complaints']:,} in the "
                    f"database at the start of the run{tickets})")
         lines += [heading, ""]
@@ -594,6 +612,8 @@ def parse(argv: list[str]) -> Options:
     p.add_argument("--workers", type=int, default=load.workers_default())
     p.add_argument("--peer", action="store_true", help="also django-helpdesk (its own virtualenv)")
     p.add_argument("--peer-sizes", help="sizes at which to run the peer (default: all)")
+    p.add_argument("--peer-one-client-sizes", default="",
+                   help="sizes at which the peer is measured one request at a time only (its slow sizes)")
     p.add_argument("--no-limit", action="store_true", help="skip the physical limit")
     p.add_argument("--no-latency", action="store_true",
                    help="skip the one-client pass over the read scenarios (latency targets, pages)")
@@ -613,6 +633,7 @@ def parse(argv: list[str]) -> Options:
         sizes=[int(x) for x in a.sizes.split(",")], databases=a.databases.split(","),
         requests=a.requests, intake=a.intake, clients=a.clients, workers=a.workers, peer=a.peer,
         peer_sizes=[int(x) for x in a.peer_sizes.split(",")] if a.peer_sizes else None,
+        peer_one_client_sizes=[int(x) for x in a.peer_one_client_sizes.split(",") if x],
         limit=not a.no_limit, latency=not a.no_latency, only=a.only.split(",") if a.only else None, fresh=a.fresh, budget=a.budget, seed=a.seed,
         docs=None if a.no_docs else a.docs, json=a.json, data=a.data, section=a.section, quiet=a.quiet,
         command="kesu bench run " + " ".join(shlex.quote(x) for x in argv),

@@ -58,6 +58,36 @@ def test_bench_run_measures_every_scenario_over_http(tmp_path: Path) -> None:
     assert "kesu bench run --sizes 200" in report
 
 
+def test_a_spent_budget_still_leaves_the_least_number_of_requests() -> None:
+    # The peer's slowest requests take longer than a scenario's budget: its figures must still
+    # rest on a few requests, not one.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from bench import load
+
+    class Slow(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        reqs = [load.Request("GET", "/")] * 20
+        assert load.run(port, reqs, clients=1, budget=1e-9).ok == 0
+        assert load.run(port, reqs, clients=1, budget=1e-9, least=5).ok == 5
+        assert load.run(port, reqs, clients=1, budget=None, least=5).ok == 20
+    finally:
+        server.shutdown()
+
+
 def test_docs_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
     sweep = "## SLA sweep\n\n<!-- bench:sla-sweep:sqlite -->\nsweep table\n<!-- /bench:sla-sweep:sqlite -->\n"
@@ -98,6 +128,18 @@ def test_bench_run_with_the_peer(tmp_path: Path) -> None:
     assert (info["loaded"], info["synced"]) == (0, loaded)
     _assert_peer_mirrors_kesu(kesu_db, peer_db, owner, loaded)
     assert bench_peer.prepare(f"sqlite:///{peer_db}", f"sqlite:///{kesu_db}", owner)["synced"] == 0
+
+
+@pytest.mark.skipif(not os.environ.get("KESU_BENCH_PEER"), reason="installs django-helpdesk from PyPI: KESU_BENCH_PEER=1")
+def test_the_peer_one_request_at_a_time_only_at_its_slow_sizes(tmp_path: Path) -> None:
+    results, report = _run(tmp_path, "--peer", "--no-limit", "--peer-one-client-sizes", "200",
+                           "--only", "number,fts2")
+    (res,) = results
+    assert res["peer"] == {} and set(res["kesu"]) == {"number", "fts2"}
+    assert set(res["peer_latency"]) == {"number", "fts2"}
+    assert all(p["requests"] == 10 and p["errors"] == 0 for p in res["peer_latency"].values())
+    assert "the peer is measured one request at a time only" in report
+    assert f"peer: {res['peer_tickets']:,} tickets" in report
 
 
 def _assert_peer_mirrors_kesu(kesu_db: Path, peer_db: Path, owner: int, n: int) -> None:
