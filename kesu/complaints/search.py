@@ -94,18 +94,23 @@ def complaint_tokens(complaint: Complaint) -> str:
 
 
 # How a search is answered is chosen by its cost, from a sample: the newest NEWEST complaints
-# (a tenth of a smaller table). Measured at a million complaints, checking one row's stored vector while walking the newest
-# costs about 2 µs, reading one match found by the GIN index somewhat more (INDEXED: the
-# matches lie on pages all over the table, the newest together; and the index's bitmap costs in
-# proportion to all the word's matches, however few are then read). The sample's matches
-# estimate both: walking meets a page (PAGE rows) of the user's matches within about
+# (a tenth of a smaller table). Checking one row's stored vector while walking the newest costs
+# about 1–1.5 µs at a million complaints; reading one match found by the GIN index costs INDEXED
+# times that (the matches lie on pages all over the table, the newest together; and the index's
+# bitmap costs in proportion to all the word's matches, however few are then read). The sample's
+# matches estimate both: walking meets a page (PAGE rows) of the user's matches within about
 # PAGE × NEWEST / (the user's matches in the sample) rows; the index holds about (all matches
 # in the sample) × (complaints) / NEWEST. The cheaper wins. The index's answer is used only if
 # it has at most FEW matches for the list (their ids, then the page by primary key); beyond
 # that, the walk after all.
+#
+# INDEXED was measured (docs/performance.md, "Chinese search at a million"): both ways timed for
+# 80 sample words, one index read cost 2.4–3.4 row checks. At 1.5, words of 10,000–14,000
+# matches whose sample happened to hold few went to the index, read 10,000 matches to learn
+# there were too many, then walked: 25–33 ms where walking alone took 8.
 PAGE = 51  # a page of the list (50) and one more, to know there is a next
 NEWEST = 5_000
-INDEXED = 1.5
+INDEXED = 2.5
 SAMPLED = 1_000  # matches read from the sample at most: a word in one complaint in five
 FEW = 10_000
 

@@ -88,6 +88,26 @@ def test_a_spent_budget_still_leaves_the_least_number_of_requests() -> None:
         server.shutdown()
 
 
+def test_the_benchmark_cluster_runs_the_production_profile_scaled_to_the_machine(tmp_path: Path) -> None:
+    from bench import pgcluster
+
+    # The profile as shipped, for a machine of 24 GiB and 2 cores: the marked lines scaled as
+    # the file's header says, every other setting as written.
+    text = pgcluster.production_settings(24 * 2**30, 2)
+    settings_of = dict(line.split(" = ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert settings_of["shared_buffers"] == "6GB" and settings_of["effective_cache_size"] == "18GB"
+    assert settings_of["maintenance_work_mem"] == "768MB"
+    assert settings_of["max_worker_processes"] == settings_of["max_parallel_workers"] == "2"
+    assert settings_of["work_mem"] == "16MB" and settings_of["jit"] == "off"
+    assert settings_of["log_line_prefix"] == "'%m [%p] %q%u@%d '"
+    assert pgcluster.production_settings(64 * 2**30, 16).count("maintenance_work_mem = 2GB") == 1
+    # A setting marked for scaling that the benchmark does not know how to scale is refused.
+    profile = tmp_path / "postgresql.conf"
+    profile.write_text("shared_buffers = 8GB   # (*) 25 % of RAM\nwal_buffers = 64MB  # (*) new\n")
+    with pytest.raises(ValueError, match="wal_buffers"):
+        pgcluster.production_settings(24 * 2**30, 2, profile)
+
+
 def test_docs_section_replaces_only_its_own_markers(tmp_path: Path) -> None:
     doc = tmp_path / "performance.md"
     sweep = "## SLA sweep\n\n<!-- bench:sla-sweep:sqlite -->\nsweep table\n<!-- /bench:sla-sweep:sqlite -->\n"
