@@ -1,0 +1,107 @@
+"""The two ways PostgreSQL answers a list search, timed word by word, and what the choice
+between them (``kesu.complaints.search``) costs for each value of its INDEXED constant.
+
+For each sample word: its matches in the whole table, what the newest-rows sample says (the
+estimates ``_walk_is_cheaper`` compares), and the best of three timings of each way to find the
+first page of the user's matches: walking the newest complaints checking each one's stored
+vector, and reading the matches' ids from the GIN index (``_few_matches``; above FEW it gives
+up, and the walk follows). Then, for several values of INDEXED, the time lost over the sample
+words against always taking the faster way: in total, and for the worst word.
+
+    KESU_DATABASE_URL=… python -m bench.search_paths var/bench/data/postgres-1000000/samples.json
+
+The sample words are the benchmark's (``words2`` and ``words4`` of samples.json), each once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _best(fn: Callable[[], Any], tries: int = 3) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(tries):
+        started = time.perf_counter()
+        result = fn()
+        best = min(best, (time.perf_counter() - started) * 1000)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.search_paths")
+    parser.add_argument("samples", help="samples.json of a generated database (bench/kesu_setup.py)")
+    parser.add_argument("--words", type=int, default=80, help="how many distinct sample words")
+    parser.add_argument("--user", default="bench-manager")
+    parser.add_argument("--indexed", default="1.5,2,2.5,3,4", help="values of INDEXED to compare")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kesu.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.db.models import F, Value
+
+    from kesu.complaints import queries, search
+    from kesu.complaints.models import Complaint
+    from kesu.lib.text import tokens
+    from kesu.org.models import User
+
+    if connection.vendor != "postgresql":
+        print("the two ways are PostgreSQL's: set KESU_DATABASE_URL to a PostgreSQL database", file=sys.stderr)
+        return 1
+    with open(args.samples, encoding="utf-8") as f:
+        samples = json.load(f)
+    visible = queries.visible_to(User.objects.get(username=args.user))
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT min(id), max(id) FROM {Complaint._meta.db_table}")
+        low, top = cur.fetchone()
+    total = top - low + 1
+    sampled = min(search.NEWEST, max(total // 10, 1_000))
+    rows = []
+    for word in list(dict.fromkeys(samples["words2"] + samples["words4"]))[: args.words]:
+        query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in dict.fromkeys(tokens(word)))
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {Complaint._meta.db_table} WHERE search_vector @@ %s::tsquery", [query])
+            (matches,) = cur.fetchone()
+        newest = Complaint.objects.filter(pk__gt=top - sampled)
+        hits = list(newest.filter(search.VectorMatch(F("pk"), Value(query), indexed=False))
+                    .values_list("pk", flat=True)[: search.SAMPLED])
+        seen = visible.filter(search._IdIn(F("pk"), hits)).count() if hits else 0
+        walk = visible.filter(search.VectorMatch(F("pk"), Value(query), indexed=False)).order_by("-id")
+        walk_ms, _ = _best(lambda walk=walk: list(walk.values_list("pk", flat=True)[: search.PAGE]))
+        index_ms, few = _best(lambda query=query: search._few_matches(visible, query))
+        rows.append({"word": word, "matches": matches, "hits": len(hits), "seen": seen,
+                     "walked": search.PAGE * sampled / seen if seen else None,
+                     "indexed": len(hits) * total / sampled,
+                     "walk_ms": walk_ms, "index_ms": index_ms, "index_gave_up": few is None})
+
+    print(f"{len(rows)} words, {total:,} complaints, newest sample {sampled:,} rows, user {args.user}")
+    print(f"{'word':<8} {'matches':>8} {'in sample':>9} {'walk rows est.':>14} {'index est.':>10} "
+          f"{'walk ms':>8} {'index ms':>8}")
+    for r in sorted(rows, key=lambda r: r["matches"]):
+        walked = f"{r['walked']:,.0f}" if r["walked"] else "–"
+        gave_up = " (gave up)" if r["index_gave_up"] else ""
+        print(f"{r['word']:<8} {r['matches']:>8,} {r['seen']:>9} {walked:>14} {r['indexed']:>10,.0f} "
+              f"{r['walk_ms']:>8.1f} {r['index_ms']:>8.1f}{gave_up}")
+    print("\nINDEXED  ms lost over all words  worst word (ms lost)")
+    for factor in (float(x) for x in args.indexed.split(",")):
+        lost, worst = 0.0, (0.0, "")
+        for r in rows:
+            walks = r["walked"] is not None and r["walked"] <= factor * r["indexed"]
+            cost = r["walk_ms"] if walks else r["index_ms"] + (r["walk_ms"] if r["index_gave_up"] else 0.0)
+            best = min(r["walk_ms"], float("inf") if r["index_gave_up"] else r["index_ms"])
+            lost += cost - best
+            worst = max(worst, (cost - best, r["word"]))
+        mark = "  (current)" if factor == search.INDEXED else ""
+        print(f"{factor:>7}  {lost:>21.0f}  {worst[1]} ({worst[0]:.1f}){mark}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
