@@ -2,7 +2,7 @@
 between them (``kesu.complaints.search``) costs for each value of its INDEXED constant.
 
 For each sample word: its matches in the whole table, what the newest-rows sample says (the
-estimates ``_walk_is_cheaper`` compares), and the best of three timings of each way to find the
+estimates ``search.costs`` gives the choice), and the best of three timings of each way to find the
 first page of the user's matches: walking the newest complaints checking each one's stored
 vector, and reading the matches' ids from the GIN index (``_few_matches``; above FEW it gives
 up, and the walk follows). Then, for several values of INDEXED, the time lost over the sample
@@ -58,36 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     with open(args.samples, encoding="utf-8") as f:
         samples = json.load(f)
     visible = queries.visible_to(User.objects.get(username=args.user))
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT min(id), max(id) FROM {Complaint._meta.db_table}")
-        low, top = cur.fetchone()
-    total = top - low + 1
-    sampled = min(search.NEWEST, max(total // 10, 1_000))
     rows = []
     for word in list(dict.fromkeys(samples["words2"] + samples["words4"]))[: args.words]:
-        query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in dict.fromkeys(tokens(word)))
+        query = search.tsquery(list(dict.fromkeys(tokens(word))))
         with connection.cursor() as cur:
             cur.execute(f"SELECT count(*) FROM {Complaint._meta.db_table} WHERE search_vector @@ %s::tsquery", [query])
             (matches,) = cur.fetchone()
-        newest = Complaint.objects.filter(pk__gt=top - sampled)
-        hits = list(newest.filter(search.VectorMatch(F("pk"), Value(query), indexed=False))
-                    .values_list("pk", flat=True)[: search.SAMPLED])
-        seen = visible.filter(search._IdIn(F("pk"), hits)).count() if hits else 0
+        walked, indexed = search.costs(visible, query) or (None, 0.0)
         walk = visible.filter(search.VectorMatch(F("pk"), Value(query), indexed=False)).order_by("-id")
         walk_ms, _ = _best(lambda walk=walk: list(walk.values_list("pk", flat=True)[: search.PAGE]))
         index_ms, few = _best(lambda query=query: search._few_matches(visible, query))
-        rows.append({"word": word, "matches": matches, "hits": len(hits), "seen": seen,
-                     "walked": search.PAGE * sampled / seen if seen else None,
-                     "indexed": len(hits) * total / sampled,
+        rows.append({"word": word, "matches": matches, "walked": walked, "indexed": indexed,
                      "walk_ms": walk_ms, "index_ms": index_ms, "index_gave_up": few is None})
 
-    print(f"{len(rows)} words, {total:,} complaints, newest sample {sampled:,} rows, user {args.user}")
-    print(f"{'word':<8} {'matches':>8} {'in sample':>9} {'walk rows est.':>14} {'index est.':>10} "
-          f"{'walk ms':>8} {'index ms':>8}")
+    print(f"{len(rows)} words, newest sample {search.NEWEST:,} rows at most, user {args.user}")
+    print(f"{'word':<8} {'matches':>8} {'walk rows est.':>14} {'index est.':>10} {'walk ms':>8} {'index ms':>8}")
     for r in sorted(rows, key=lambda r: r["matches"]):
         walked = f"{r['walked']:,.0f}" if r["walked"] else "–"
         gave_up = " (gave up)" if r["index_gave_up"] else ""
-        print(f"{r['word']:<8} {r['matches']:>8,} {r['seen']:>9} {walked:>14} {r['indexed']:>10,.0f} "
+        print(f"{r['word']:<8} {r['matches']:>8,} {walked:>14} {r['indexed']:>10,.0f} "
               f"{r['walk_ms']:>8.1f} {r['index_ms']:>8.1f}{gave_up}")
     print("\nINDEXED  ms lost over all words  worst word (ms lost)")
     for factor in (float(x) for x in args.indexed.split(",")):

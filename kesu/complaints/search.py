@@ -115,18 +115,18 @@ SAMPLED = 1_000  # matches read from the sample at most: a word in one complaint
 FEW = 10_000
 
 
-def _walk_is_cheaper(qs: QuerySet[Complaint], query: str) -> bool:
-    """PostgreSQL: whether walking the newest complaints of ``qs`` meets a page of matches
-    sooner than the GIN index reads all of the matches, estimated from the newest complaints of
-    the table whoever may see them (so the sample costs NEWEST rows at most, whatever the
-    user's filters)."""
+def costs(qs: QuerySet[Complaint], query: str) -> tuple[float, float] | None:
+    """PostgreSQL: (the rows walking the newest complaints of ``qs`` reads for a page of
+    matches, the matches the GIN index reads), estimated from the newest complaints of the table
+    whoever may see them (so the sample costs NEWEST rows at most, whatever the user's
+    filters). None when the sample holds none of the list's matches: the walk might go far."""
     table = Complaint.objects.using(qs.db)
     with connections[qs.db].cursor() as cur:
         # Two probes of the primary key's index. Ids follow registration, with few gaps.
         cur.execute(f"SELECT min(id), max(id) FROM {Complaint._meta.db_table}")
         low, top = cur.fetchone()
     if top is None:
-        return False
+        return None
     total = top - low + 1
     # A tenth of a smaller table (the index's answer is cheap there anyway), all of a small one.
     sampled = min(NEWEST, max(total // 10, 1_000))
@@ -138,14 +138,25 @@ def _walk_is_cheaper(qs: QuerySet[Complaint], query: str) -> bool:
     hits = list(sample.filter(VectorMatch(F("pk"), Value(query), indexed=False))
                 .values_list("pk", flat=True)[:SAMPLED])
     if not hits:
-        return False
+        return None
     # The list's own filters (visibility, state, …) on the sample's matches.
     seen = qs.filter(_IdIn(F("pk"), hits)).count() if qs.query.where else len(hits)
     if not seen:
-        return False
-    walked = PAGE * sampled / seen
-    indexed = INDEXED * len(hits) * total / sampled
-    return walked <= indexed
+        return None
+    return PAGE * sampled / seen, len(hits) * total / sampled
+
+
+def _walk_is_cheaper(qs: QuerySet[Complaint], query: str) -> bool:
+    """PostgreSQL: whether walking the newest complaints of ``qs`` meets a page of matches
+    sooner than the GIN index reads all of the matches (``costs``)."""
+    estimate = costs(qs, query)
+    return estimate is not None and estimate[0] <= INDEXED * estimate[1]
+
+
+def tsquery(wanted: list[str]) -> str:
+    """The tokens as a PostgreSQL text query: each quoted as one lexeme (quotes and backslashes
+    doubled), ANDed together."""
+    return " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
 
 
 def _few_matches(qs: QuerySet[Complaint], query: str) -> list[int] | None:
@@ -185,8 +196,7 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
         # Only punctuation or spaces: nothing to look for, so nothing matches.
         return qs.none()
     if connections[qs.db].vendor == "postgresql":
-        # Each token quoted as one lexeme (quotes and backslashes doubled), ANDed together.
-        query = " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
+        query = tsquery(wanted)
         walk = qs.filter(VectorMatch(F("pk"), Value(query), indexed=False))
         if _walk_is_cheaper(qs, query):
             return walk
