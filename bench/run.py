@@ -299,18 +299,14 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
                        workers=opts.workers, log=logs) as ks:
         out["gunicorn"] = " ".join(shlex.quote(a) for a in ks.argv[1:])
         with _peer_server(peer_url if not slow else None, folder, opts) as ps:
-            for name, _label, _target in SCENARIOS:
-                if opts.only and name not in opts.only:
-                    continue
+            for name in _chosen(opts, SCENARIOS):
                 log(f"{kind} {size:,}: kesu {name}")
                 out["kesu"][name] = measure(ks.port, kreqs[name], opts)
                 if ps and name in preqs:
                     log(f"{kind} {size:,}: peer {name}")
                     out["peer"][name] = measure(ps.port, preqs[name], opts)
             if opts.latency:
-                for name, _label, _target in SCENARIOS[1:]:
-                    if opts.only and name not in opts.only:
-                        continue
+                for name in _chosen(opts, SCENARIOS[1:]):
                     log(f"{kind} {size:,}: one client, kesu {name}")
                     out["latency"][name] = measure(ks.port, kreqs[name], opts, clients=1)
                     if ps and name in preqs:
@@ -324,13 +320,18 @@ def run_size(kind: str, size: int, server: str | None, opts: Options) -> dict:
         out["limit"] = run_limit(url, folder, kreqs["intake"], opts)
     if peer_url and slow and opts.latency:
         with _peer_server(peer_url, folder, opts) as ps:
-            for name, _label, _target in SCENARIOS[1:]:
-                if (opts.only and name not in opts.only) or name not in preqs:
+            for name in _chosen(opts, SCENARIOS[1:]):
+                if name not in preqs:
                     continue
                 log(f"{kind} {size:,}: one client, peer {name}")
                 out["peer_latency"][name] = measure(ps.port, preqs[name], opts, clients=1, slow=True)
             out["peer_rss_mb"] = ps.worker_rss_mb()
     return out
+
+
+def _chosen(opts: Options, scenarios: list[tuple[str, str, float | None]]) -> list[str]:
+    """The names of ``scenarios`` this run measures (``--only``)."""
+    return [name for name, _label, _target in scenarios if not opts.only or name in opts.only]
 
 
 @contextlib.contextmanager
