@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -293,8 +294,17 @@ class NumberSequence(models.Model):
 
 
 class ComplaintQuerySet(models.QuerySet):
+    # How a newest-first page should read a text search (complaints/search.py, ``Slice``): set
+    # by ``filter_text``, kept through the filters chained after it, read by ``keyset_page``.
+    text_slice: Any = None
+
     def open(self) -> "ComplaintQuerySet":
         return self.filter(status__in=OPEN)
+
+    def _clone(self) -> "ComplaintQuerySet":
+        clone = super()._clone()  # type: ignore[misc]
+        clone.text_slice = self.text_slice
+        return clone
 
 
 class Complaint(models.Model):

@@ -18,6 +18,9 @@ estimated as common made it walk the whole table (7 s for a word in 282 complain
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections, transaction
@@ -94,32 +97,71 @@ def complaint_tokens(complaint: Complaint) -> str:
 
 
 # How a search is answered is chosen by its cost, from a sample: the newest NEWEST complaints
-# (a tenth of a smaller table). Checking one row's stored vector while walking the newest costs
-# about 1–1.5 µs at a million complaints; reading one match found by the GIN index costs INDEXED
-# times that (the matches lie on pages all over the table, the newest together; and the index's
-# bitmap costs in proportion to all the word's matches, however few are then read). The sample's
-# matches estimate both: walking meets a page (PAGE rows) of the user's matches within about
-# PAGE × NEWEST / (the user's matches in the sample) rows; the index holds about (all matches
-# in the sample) × (complaints) / NEWEST. The cheaper wins. The index's answer is used only if
-# it has at most FEW matches for the list (their ids, then the page by primary key); beyond
-# that, the walk after all.
+# (a tenth of a smaller table). Costs are counted in row checks: checking one row's stored
+# vector while walking the newest, about 1–1.5 µs at a million complaints. There are three ways.
 #
-# INDEXED was measured (docs/performance.md, "Chinese search at a million"): both ways timed for
-# 80 sample words, one index read cost 2.4–3.4 row checks. At 1.5, words of 10,000–14,000
-# matches whose sample happened to hold few went to the index, read 10,000 matches to learn
-# there were too many, then walked: 25–33 ms where walking alone took 8.
+# - The walk: the list walks the newest complaints checking each. It meets a page (PAGE rows) of
+#   the user's matches within about PAGE × NEWEST / (the user's matches in the sample) rows.
+# - The index: the GIN index gives all the word's matches, about (all matches in the sample) ×
+#   (complaints) / NEWEST, each read at INDEXED row checks (the matches lie on pages all over
+#   the table, the newest together; and the index's bitmap costs in proportion to all the
+#   word's matches, however few are then read). Used only if it has at most FEW matches for the
+#   list (their ids, then the page by primary key); beyond that, the walk after all.
+# - The slice, for a newest-first page (``newest_first``): the index's bitmap ANDed with the
+#   primary key's over the SLICED × (the walk's rows) newest, so that only the matches in that
+#   slice are read: GIN row checks per match of the word, RANGE per row of the slice, INDEXED
+#   per match inside it. It serves the words between, too rare for a short walk and too common
+#   for a short read of the index: at a million, a word in 5,000 complaints costs 11–14 ms
+#   either of those ways and 4–6 ms this one.
+#
+# The cheapest wins. INDEXED was measured (docs/performance.md, "Chinese search at a million"):
+# both ways timed for 80 sample words, one index read cost 2.4–3.4 row checks. At 1.5, words of
+# 10,000–14,000 matches whose sample happened to hold few went to the index, read 10,000
+# matches to learn there were too many, then walked: 25–33 ms where walking alone took 8.
+# GIN and RANGE were measured the same way (``python -m bench.search_paths``, which times the
+# slice too): the bitmap index scans of EXPLAIN ANALYZE, 0.37 µs a match and 0.07 µs a row.
 PAGE = 51  # a page of the list (50) and one more, to know there is a next
 NEWEST = 5_000
 INDEXED = 2.5
+GIN = 0.32
+RANGE = 0.064
+SLICED = 2  # the slice holds about two pages of the user's matches: one is short now and then
 SAMPLED = 1_000  # matches read from the sample at most: a word in one complaint in five
 FEW = 10_000
 
 
-def costs(qs: QuerySet[Complaint], query: str) -> tuple[float, float] | None:
-    """PostgreSQL: (the rows walking the newest complaints of ``qs`` reads for a page of
-    matches, the matches the GIN index reads), estimated from the newest complaints of the table
-    whoever may see them (so the sample costs NEWEST rows at most, whatever the user's
-    filters). None when the sample holds none of the list's matches: the walk might go far."""
+@dataclass(frozen=True)
+class Costs:
+    """What the sample says of a query, in row checks (above), and the table's ids."""
+
+    walk: float  # rows the walk reads for a page of the user's matches
+    matches: float  # the word's matches in the whole table, whoever may see them
+    low: int  # the table's smallest and largest id
+    top: int
+
+    @property
+    def total(self) -> int:
+        return self.top - self.low + 1
+
+    @property
+    def index(self) -> float:
+        return INDEXED * self.matches
+
+    @property
+    def slice_rows(self) -> int:
+        return max(PAGE, round(SLICED * self.walk))
+
+    @property
+    def slice(self) -> float:
+        rows = self.slice_rows
+        return GIN * self.matches + RANGE * rows + INDEXED * rows * self.matches / self.total
+
+
+def costs(qs: QuerySet[Complaint], query: str) -> Costs | None:
+    """PostgreSQL: what each way of answering ``query`` over ``qs`` costs, estimated from the
+    newest complaints of the table whoever may see them (so the sample costs NEWEST rows at
+    most, whatever the user's filters). None when the sample holds none of the list's matches:
+    the walk might go far."""
     table = Complaint.objects.using(qs.db)
     with connections[qs.db].cursor() as cur:
         # Two probes of the primary key's index. Ids follow registration, with few gaps.
@@ -143,14 +185,28 @@ def costs(qs: QuerySet[Complaint], query: str) -> tuple[float, float] | None:
     seen = qs.filter(_IdIn(F("pk"), hits)).count() if qs.query.where else len(hits)
     if not seen:
         return None
-    return PAGE * sampled / seen, len(hits) * total / sampled
+    return Costs(walk=PAGE * sampled / seen, matches=len(hits) * total / sampled, low=low, top=top)
 
 
-def _walk_is_cheaper(qs: QuerySet[Complaint], query: str) -> bool:
-    """PostgreSQL: whether walking the newest complaints of ``qs`` meets a page of matches
-    sooner than the GIN index reads all of the matches (``costs``)."""
-    estimate = costs(qs, query)
-    return estimate is not None and estimate[0] <= INDEXED * estimate[1]
+def way(estimate: Costs | None) -> str:
+    """``"walk"``, ``"slice"`` or ``"index"``: the cheapest for this estimate. Without one (the
+    sample holds no match) the index, which gives up above FEW matches."""
+    if estimate is None:
+        return "index"
+    ways = {"walk": estimate.walk, "slice": estimate.slice, "index": estimate.index}
+    return min(ways, key=ways.__getitem__)
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A search that a newest-first page answers from the newest ``rows`` below where it
+    starts (``newest_first``); ``top`` and ``low`` are the newest and oldest ids when it was
+    estimated."""
+
+    query: str
+    rows: int
+    top: int
+    low: int = 1  # the oldest id: a slice reaching below it holds every match
 
 
 def tsquery(wanted: list[str]) -> str:
@@ -159,28 +215,62 @@ def tsquery(wanted: list[str]) -> str:
     return " & ".join("'" + t.replace("'", "''").replace("\\", "\\\\") + "'" for t in wanted)
 
 
-def _few_matches(qs: QuerySet[Complaint], query: str) -> list[int] | None:
-    """PostgreSQL: the ids of the complaints of ``qs`` matching ``query`` if there are at most
-    ``FEW``, else None.
-
-    Index and sequential scans are switched off for one statement, which leaves the bitmap scan
-    of the GIN index (the planner, misled by its estimate, might walk the whole table instead);
-    LIMIT stops it after FEW + 1 rows. More working memory keeps the bitmap exact: a lossy one
-    makes PostgreSQL recheck every row of the pages it covers.
-    """
-    probe = (qs.filter(VectorMatch(F("pk"), Value(query))).order_by()
-             .values_list("pk", flat=True)[: FEW + 1])
-    connection = connections[qs.db]
-    with transaction.atomic(using=qs.db), connection.cursor() as cur:
+@contextmanager
+def _bitmap_only(using: str) -> Iterator[None]:
+    """Index and sequential scans off for the statements inside, which leaves PostgreSQL the
+    bitmap scans of the indexes (the planner, misled by its estimate of a word's matches, might
+    walk the whole table instead). More working memory keeps the bitmaps exact: a lossy one
+    makes PostgreSQL recheck every row of the pages it covers."""
+    with transaction.atomic(using=using), connections[using].cursor() as cur:
         cur.execute("SET LOCAL enable_seqscan = off")
         cur.execute("SET LOCAL enable_indexscan = off")
         cur.execute("SET LOCAL work_mem = '32MB'")
-        ids = list(probe)
+        yield
         # SET LOCAL lasts to the end of the outermost transaction: restore the defaults.
         cur.execute("SET LOCAL enable_seqscan TO DEFAULT")
         cur.execute("SET LOCAL enable_indexscan TO DEFAULT")
         cur.execute("SET LOCAL work_mem TO DEFAULT")
+
+
+def _few_matches(qs: QuerySet[Complaint], query: str) -> list[int] | None:
+    """PostgreSQL: the ids of the complaints of ``qs`` matching ``query`` if there are at most
+    ``FEW``, else None: the GIN index's bitmap, stopped by LIMIT after FEW + 1 rows."""
+    probe = (qs.filter(VectorMatch(F("pk"), Value(query))).order_by()
+             .values_list("pk", flat=True)[: FEW + 1])
+    with _bitmap_only(qs.db):
+        ids = list(probe)
     return ids if len(ids) <= FEW else None
+
+
+def newest_first(rows: QuerySet[Complaint], below: int | None, count: int) -> list[Complaint] | None:
+    """The first ``count`` complaints of ``rows`` (a list ordered newest first, its cursor
+    applied, ``below`` the cursor's id) read through the slice that ``filter_text`` chose for
+    its search, or None when it chose none (then read ``rows`` as they are).
+
+    The ids come from the slice: the GIN index's bitmap ANDed with the primary key's over the
+    slice's rows below where the page starts. Should the slice hold fewer than ``count`` (its
+    size is an estimate), the rest come from walking on below it. Either way the page is the
+    one ``rows`` gives."""
+    chosen = getattr(rows, "text_slice", None)
+    if chosen is None:
+        return None
+    start = below if below is not None else chosen.top + 1
+    floor = start - chosen.rows
+    probe = (rows.filter(VectorMatch(F("pk"), Value(chosen.query)), pk__gt=floor)
+             .values_list("pk", flat=True)[:count])
+    with _bitmap_only(rows.db):
+        ids = list(probe)
+    found = list(rows.filter(_IdIn(F("pk"), ids))) if ids else []
+    if len(found) < count and floor >= chosen.low:
+        rest = rows.filter(pk__lte=floor)
+        if len(found) < count // 2:
+            # Far fewer than the sample promised (the word was common among the newest only,
+            # a burst): below the slice it may be rare enough to read from the index.
+            few = _few_matches(rest, chosen.query)
+            if few is not None:
+                rest = rest.filter(_IdIn(F("pk"), few))
+        found += list(rest[: count - len(found)])
+    return found
 
 
 def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
@@ -189,7 +279,9 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     PostgreSQL: a word common among the complaints the user sees is checked row by row while
     the list walks the newest (a page within a few thousand rows); a rarer one is read from
     the GIN index if it has at most ``FEW`` matches (the page is then read by primary key);
-    else the walk after all. Either way the result is the same rows; only the cost differs.
+    one between is walked too, but a newest-first page reads it through a slice of the index
+    (``newest_first``, which ``keyset_page`` calls). Either way the result is the same rows;
+    only the cost differs.
     """
     wanted = list(dict.fromkeys(tokens(q)))
     if not wanted:
@@ -198,8 +290,12 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     if connections[qs.db].vendor == "postgresql":
         query = tsquery(wanted)
         walk = qs.filter(VectorMatch(F("pk"), Value(query), indexed=False))
-        if _walk_is_cheaper(qs, query):
+        estimate = costs(qs, query)
+        chosen = way(estimate)
+        if chosen == "walk":
             return walk
+        if chosen == "slice" and estimate is not None:
+            return with_slice(walk, Slice(query, estimate.slice_rows, estimate.top, estimate.low))
         few = _few_matches(qs, query)
         if few is not None:
             return qs.filter(_IdIn(F("pk"), few))
@@ -209,3 +305,11 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
     # query's own alias, which differs when the queryset ends up as a subquery.
     fts = RawSQL("SELECT rowid FROM complaint_fts WHERE complaint_fts MATCH %s", [match])
     return qs.filter(pk__in=fts)
+
+
+def with_slice(qs: QuerySet[Complaint], chosen: Slice) -> QuerySet[Complaint]:
+    """``qs`` carrying ``chosen`` through the filters, orderings and slicing chained after it
+    (``ComplaintQuerySet`` copies it on every clone), for ``newest_first``."""
+    qs = qs.all()
+    qs.text_slice = chosen  # type: ignore[attr-defined]
+    return qs

@@ -160,8 +160,8 @@ def test_list_search_finds_a_rare_and_a_common_word_from_the_stored_column(api, 
     assert listed("卫生间漏")[0] == [c.number for c in reversed(common)]
     assert listed("漏水 加热")[0] == []
     # Whichever way is taken, it keeps to what the user may see (R-AX-1).
-    for walk in (True, False):
-        monkeypatch.setattr(search, "_walk_is_cheaper", lambda qs, query, walk=walk: walk)
+    for chosen in ("walk", "slice", "index"):
+        monkeypatch.setattr(search, "way", lambda estimate, chosen=chosen: chosen)
         assert numbers_of(api, "outsider", "漏水") == []
         assert numbers_of(api, "manager", "漏水") == [c.number for c in reversed(common)]
 
@@ -170,3 +170,61 @@ def numbers_of(api, who: str, q: str) -> list[str]:
     r = api(who).get("/complaints", {"q": q})
     assert r.status_code == 200, r.content
     return [item["number"] for item in r.json()["items"]]
+
+
+def test_the_cheapest_way_is_chosen_for_common_rare_and_words_between():
+    """The three ways priced as measured at a million complaints (bench/search_paths.py): a
+    word in a fifth of the complaints is walked (a page within 255 rows), one in a hundred is
+    read from the index, and one in 5,000 of a million, which costs 11–14 ms walked or read
+    whole, through a slice of the index."""
+    million = {"low": 1, "top": 1_000_000}
+    assert search.way(search.Costs(walk=255, matches=200_000, **million)) == "walk"
+    assert search.way(search.Costs(walk=21_250, matches=120, **million)) == "index"
+    between = search.Costs(walk=21_250, matches=5_240, **million)
+    assert search.way(between) == "slice"
+    assert between.slice_rows == 42_500
+    assert search.way(None) == "index"  # no match in the sample: the index, which may give up
+
+
+def _pages(api, q: str) -> list[list[str]]:
+    """Every page of the list's search for ``q``, following the cursors."""
+    pages, cursor = [], None
+    while True:
+        params = {"q": q, "limit": 3} | ({"cursor": cursor} if cursor else {})
+        r = api("manager").get("/complaints", params)
+        assert r.status_code == 200, r.content
+        pages.append([item["number"] for item in r.json()["items"]])
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            return pages
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search strategies are PostgreSQL's")
+def test_a_newest_first_page_read_through_a_slice_is_the_walks_page(api, make, monkeypatch):
+    """The slice (search.newest_first) gives every page the walk gives, newest first, the
+    cursor's pages too: when it holds a whole page, when it holds part of one (the rest is
+    walked on below it, or read from the index when it held less than half) and when it
+    holds none."""
+    for i in range(5):
+        make(f"店员态度差 {i}")
+    matching = [make(f"洗衣机漏水 {i}") for i in range(7)]
+    expected = [c.number for c in reversed(matching)]
+    monkeypatch.setattr(search, "way", lambda estimate: "walk")
+    walked = _pages(api, "漏水")
+    assert [n for page in walked for n in page] == expected
+    monkeypatch.setattr(search, "way", lambda estimate: "slice")
+    for rows in (1, 2, 3, 8, 100):
+        monkeypatch.setattr(search.Costs, "slice_rows", property(lambda self, rows=rows: rows))
+        with CaptureQueriesContext(connection) as ran:
+            assert _pages(api, "漏水") == walked, rows
+        probes = [q["sql"] for q in ran.captured_queries if "search_vector @@" in q["sql"]]
+        assert any('"complaints_complaint"."id" >' in sql for sql in probes), probes  # the slice
+        below = [sql for sql in probes if '"complaints_complaint"."id" <=' in sql]
+        # A slice of one row holds less than half a page: the rest from the index, not a walk;
+        # one of every row holds every page.
+        if rows in (1, 100):
+            assert bool(below) == (rows == 1), (rows, probes)
+    # Oldest first, the slice is not used (it is the newest): the walk's rows, reversed.
+    r = api("manager").get("/complaints", {"q": "漏水", "sort": "id", "limit": 10})
+    assert [item["number"] for item in r.json()["items"]] == list(reversed(expected))
+
