@@ -127,8 +127,10 @@ def kesu_database(kind: str, size: int, *, server: str | None, fresh: bool, quie
     env = {**os.environ, "KESU_DATABASE_URL": url, "KESU_DATA_DIR": str(folder)}
     kesu = [sys.executable, "-m", "kesu.cli"]
     if marker.exists() and not fresh:
-        # Made by an earlier run: bring it up to the code's migrations first.
+        # Made by an earlier run: bring it up to the code's migrations first, then take away
+        # what earlier runs registered in it (bench/reset.py).
         subprocess.run([*kesu, "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "bench.reset", str(marker)], env=env, cwd=ROOT, check=True)
         return url, folder, json.loads(marker.read_text())
     busy.write_text(str(os.getpid()))
     log(f"generating {size:,} complaints on {kind} (kesu bench generate)")

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from bench import fasttext, plan, sources
 from bench.generate import Options, generate, plan_only
+from kesu.comms.models import Notification
 from kesu.complaints import actions, numbering
 from kesu.complaints.models import (
     Channel,
@@ -256,3 +257,32 @@ def test_keyword_suggestion_shortcut_equals_classification_suggest():
         expected = suggest(f"{summary} {''.join(parts)} {product} {detail}")
         got = rules.suggest_for(summary, parts, product, detail)
         assert (got[0], got[1], got[2]) == (expected.category, expected.level, expected.matched)
+
+
+@pytest.mark.django_db
+def test_a_reused_bench_database_goes_back_to_what_was_generated(tmp_path, make_intake):
+    """bench/reset.py: what a run registered in a generated database (its complaints, their
+    timeline, deadlines and notifications, their new customers) is removed before the next run,
+    and the generated rows stay as they were."""
+    from bench.reset import reset
+
+    summary_file = tmp_path / "summary.json"
+    call_command("bench", "generate", "--complaints", "40", "--seed", "5", "--quiet",
+                 "--json", str(summary_file))
+    summary = json.loads(summary_file.read_text())
+    tables = (Complaint, Customer, TimelineEvent, Deadline, Notification)
+    before = {m: sorted(m.objects.values_list("pk", flat=True)) for m in tables}
+    clerk = User.objects.get(username="bench-manager")  # who the bench registers as
+    earlier = Complaint.objects.order_by("pk").first()
+    registered = [actions.register(make_intake(contact_phone=f"1390000{i:04d}"), by=clerk).complaint
+                  for i in range(3)]
+    # One more from an existing customer: the customer was generated, and stays.
+    registered.append(actions.register(make_intake(contact_phone=earlier.contact_phone), by=clerk).complaint)
+    assert TimelineEvent.objects.filter(complaint__in=registered).exists()
+    assert Deadline.objects.filter(complaint__in=registered).exists()
+
+    deleted = reset(summary, vacuum=False)
+
+    assert deleted["complaints_complaint"] == 4 and deleted["complaints_customer"] == 3
+    assert {m: sorted(m.objects.values_list("pk", flat=True)) for m in tables} == before
+    assert reset(summary, vacuum=False)["complaints_complaint"] == 0  # nothing more to remove

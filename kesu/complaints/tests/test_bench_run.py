@@ -56,6 +56,11 @@ def test_bench_run_measures_every_scenario_over_http(tmp_path: Path) -> None:
     # The printed table names each scenario, the limit fractions and the command.
     assert "lookup by number" in report and "of (b)" in report
     assert "kesu bench run --sizes 200" in report
+    # The next run measures the database as generated: what this one registered (its intake
+    # and warm-up, the limit's copies) is taken away first (bench/reset.py).
+    assert res["complaints"] == 200
+    (again,), _ = _run(tmp_path, "--only", "number", "--no-latency")
+    assert again["complaints"] == 200 and again["kesu"]["number"]["errors"] == 0
 
 
 def test_a_spent_budget_still_leaves_the_least_number_of_requests() -> None:
@@ -148,6 +153,13 @@ def test_bench_run_with_the_peer(tmp_path: Path) -> None:
     assert (info["loaded"], info["synced"]) == (0, loaded)
     _assert_peer_mirrors_kesu(kesu_db, peer_db, owner, loaded)
     assert bench_peer.prepare(f"sqlite:///{peer_db}", f"sqlite:///{kesu_db}", owner)["synced"] == 0
+
+    # The next run starts from the generated tickets too: the intake's are taken away, as
+    # Kesu's complaints are.
+    assert res["peer_tickets"] == 200
+    (again,), _ = _run(tmp_path, "--peer", "--no-limit", "--no-latency", "--only", "number")
+    assert (again["complaints"], again["peer_tickets"]) == (200, 200)
+    _assert_peer_mirrors_kesu(kesu_db, peer_db, owner, 200)
 
 
 @pytest.mark.skipif(not os.environ.get("KESU_BENCH_PEER"), reason="installs django-helpdesk from PyPI: KESU_BENCH_PEER=1")
