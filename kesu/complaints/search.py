@@ -111,8 +111,8 @@ def complaint_tokens(complaint: Complaint) -> str:
 #   primary key's over the SLICED × (the walk's rows) newest, so that only the matches in that
 #   slice are read: GIN row checks per match of the word, RANGE per row of the slice, INDEXED
 #   per match inside it. It serves the words between, too rare for a short walk and too common
-#   for a short read of the index: at a million, a word in 5,000 complaints costs 11–14 ms
-#   either of those ways and 4–6 ms this one.
+#   for a short read of the index: at a million, a word in 5,000 complaints costs 10–14 ms
+#   either of those ways and 5–6 ms this one. Only for a single bigram (``way``).
 #
 # The cheapest wins. INDEXED was measured (docs/performance.md, "Chinese search at a million"):
 # both ways timed for 80 sample words, one index read cost 2.4–3.4 row checks. At 1.5, words of
@@ -188,12 +188,19 @@ def costs(qs: QuerySet[Complaint], query: str) -> Costs | None:
     return Costs(walk=PAGE * sampled / seen, matches=len(hits) * total / sampled, low=low, top=top)
 
 
-def way(estimate: Costs | None) -> str:
+def way(estimate: Costs | None, *, sliceable: bool = True) -> str:
     """``"walk"``, ``"slice"`` or ``"index"``: the cheapest for this estimate. Without one (the
-    sample holds no match) the index, which gives up above FEW matches."""
+    sample holds no match) the index, which gives up above FEW matches.
+
+    ``sliceable``: whether the query is a single bigram. For several, the planner takes their
+    bigrams as independent and so estimates the index's matches at a handful (拉走 & 走一 & 一个:
+    4 estimated, 10,619 actual); it then reads every match from the table and filters the slice
+    out of them (31 ms at a million) instead of ANDing the two bitmaps."""
     if estimate is None:
         return "index"
-    ways = {"walk": estimate.walk, "slice": estimate.slice, "index": estimate.index}
+    ways = {"walk": estimate.walk, "index": estimate.index}
+    if sliceable:
+        ways["slice"] = estimate.slice
     return min(ways, key=ways.__getitem__)
 
 
@@ -291,7 +298,7 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
         query = tsquery(wanted)
         walk = qs.filter(VectorMatch(F("pk"), Value(query), indexed=False))
         estimate = costs(qs, query)
-        chosen = way(estimate)
+        chosen = way(estimate, sliceable=len(wanted) == 1)
         if chosen == "walk":
             return walk
         if chosen == "slice" and estimate is not None:

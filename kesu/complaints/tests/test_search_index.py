@@ -161,7 +161,7 @@ def test_list_search_finds_a_rare_and_a_common_word_from_the_stored_column(api, 
     assert listed("漏水 加热")[0] == []
     # Whichever way is taken, it keeps to what the user may see (R-AX-1).
     for chosen in ("walk", "slice", "index"):
-        monkeypatch.setattr(search, "way", lambda estimate, chosen=chosen: chosen)
+        monkeypatch.setattr(search, "way", lambda estimate, chosen=chosen, **_: chosen)
         assert numbers_of(api, "outsider", "漏水") == []
         assert numbers_of(api, "manager", "漏水") == [c.number for c in reversed(common)]
 
@@ -182,6 +182,8 @@ def test_the_cheapest_way_is_chosen_for_common_rare_and_words_between():
     assert search.way(search.Costs(walk=21_250, matches=120, **million)) == "index"
     between = search.Costs(walk=21_250, matches=5_240, **million)
     assert search.way(between) == "slice"
+    # Not for a word of several bigrams: the planner would not AND the two bitmaps (search.way).
+    assert search.way(between, sliceable=False) == "index"  # the cheaper of the other two
     assert between.slice_rows == 42_500
     assert search.way(None) == "index"  # no match in the sample: the index, which may give up
 
@@ -209,10 +211,10 @@ def test_a_newest_first_page_read_through_a_slice_is_the_walks_page(api, make, m
         make(f"店员态度差 {i}")
     matching = [make(f"洗衣机漏水 {i}") for i in range(7)]
     expected = [c.number for c in reversed(matching)]
-    monkeypatch.setattr(search, "way", lambda estimate: "walk")
+    monkeypatch.setattr(search, "way", lambda estimate, **_: "walk")
     walked = _pages(api, "漏水")
     assert [n for page in walked for n in page] == expected
-    monkeypatch.setattr(search, "way", lambda estimate: "slice")
+    monkeypatch.setattr(search, "way", lambda estimate, **_: "slice")
     for rows in (1, 2, 3, 8, 100):
         monkeypatch.setattr(search.Costs, "slice_rows", property(lambda self, rows=rows: rows))
         with CaptureQueriesContext(connection) as ran:
