@@ -282,9 +282,9 @@ def trim(src, n):
     cur = src.cursor()
     cur.execute("SELECT COUNT(*) FROM complaints_complaint")
     n = min(n, cur.fetchone()[0])
-    kept = list(Ticket.objects.order_by("id").values_list("id", flat=True)[n - 1:n]) if n else [0]
-    if kept and Ticket.objects.filter(id__gt=kept[0]).exists():
-        gone = Ticket.objects.filter(id__gt=kept[0])
+    last = list(Ticket.objects.order_by("id").values_list("id", flat=True)[n - 1:n]) if n else [0]
+    gone = Ticket.objects.filter(id__gt=last[0]) if last else Ticket.objects.none()
+    if gone.exists():
         print(f"removing {gone.count():,} tickets made since the load", file=sys.stderr, flush=True)
         gone.delete()
         if connection.vendor == "postgresql":

@@ -69,7 +69,7 @@ def reset(summary: dict[str, Any], *, vacuum: bool = True) -> dict[str, int]:
         # The walks of the list start at the newest ids: without this they would step over
         # the deleted rows' dead index entries until autovacuum came by.
         with connection.cursor() as cur:
-            for table in {Complaint._meta.db_table, *deleted}:
+            for table in deleted:
                 cur.execute(f"VACUUM ANALYZE {q(table)}")
     return deleted
 

@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         index_ms, few = _best(lambda query=query: search._few_matches(visible, query))
         slice_ms = None
         if estimate is not None:
-            sliced = search.with_slice(walk, search.Slice(query, estimate.slice_rows, estimate.top, estimate.low))
+            sliced = search.with_slice(walk, search.Slice(query, estimate))
             ids = sliced.values_list("pk", flat=True)  # as the other two ways: the page's ids
             slice_ms, _ = _best(lambda ids=ids: search.newest_first(ids, None, search.PAGE))
         rows.append({"word": word, "matches": matches, "estimate": estimate, "walk_ms": walk_ms,

@@ -206,14 +206,11 @@ def way(estimate: Costs | None, *, sliceable: bool = True) -> str:
 
 @dataclass(frozen=True)
 class Slice:
-    """A search that a newest-first page answers from the newest ``rows`` below where it
-    starts (``newest_first``); ``top`` and ``low`` are the newest and oldest ids when it was
-    estimated."""
+    """A search that a newest-first page answers from the newest ``estimate.slice_rows`` below
+    where it starts (``newest_first``); the estimate also gives the table's ids then."""
 
     query: str
-    rows: int
-    top: int
-    low: int = 1  # the oldest id: a slice reaching below it holds every match
+    estimate: Costs
 
 
 def tsquery(wanted: list[str]) -> str:
@@ -256,19 +253,20 @@ def newest_first(rows: QuerySet[Complaint], below: int | None, count: int) -> li
 
     The ids come from the slice: the GIN index's bitmap ANDed with the primary key's over the
     slice's rows below where the page starts. Should the slice hold fewer than ``count`` (its
-    size is an estimate), the rest come from walking on below it. Either way the page is the
-    one ``rows`` gives."""
+    size is an estimate), the rest come from below it: walking on, or from the index if the
+    slice held less than half of what it should. Either way the page is the one ``rows``
+    gives."""
     chosen = getattr(rows, "text_slice", None)
     if chosen is None:
         return None
-    start = below if below is not None else chosen.top + 1
-    floor = start - chosen.rows
+    start = below if below is not None else chosen.estimate.top + 1
+    floor = start - chosen.estimate.slice_rows
     probe = (rows.filter(VectorMatch(F("pk"), Value(chosen.query)), pk__gt=floor)
              .values_list("pk", flat=True)[:count])
     with _bitmap_only(rows.db):
         ids = list(probe)
     found = list(rows.filter(_IdIn(F("pk"), ids))) if ids else []
-    if len(found) < count and floor >= chosen.low:
+    if len(found) < count and floor >= chosen.estimate.low:  # else the slice held every match
         rest = rows.filter(pk__lte=floor)
         if len(found) < count // 2:
             # Far fewer than the sample promised (the word was common among the newest only,
@@ -302,7 +300,7 @@ def filter_text(qs: QuerySet[Complaint], q: str) -> QuerySet[Complaint]:
         if chosen == "walk":
             return walk
         if chosen == "slice" and estimate is not None:
-            return with_slice(walk, Slice(query, estimate.slice_rows, estimate.top, estimate.low))
+            return with_slice(walk, Slice(query, estimate))
         few = _few_matches(qs, query)
         if few is not None:
             return qs.filter(_IdIn(F("pk"), few))
