@@ -51,20 +51,24 @@ def reset(summary: dict[str, Any], *, vacuum: bool = True) -> dict[str, int]:
     q = connection.ops.quote_name
     # Every table that points at a complaint (timeline, deadlines, notifications, …), whatever
     # its on_delete: they go first, then the complaints, then their customers.
-    pointing = [(m._meta.db_table, f.column) for m in apps.get_models() for f in m._meta.concrete_fields
+    pointing = [(m, f.column) for m in apps.get_models() for f in m._meta.concrete_fields
                 if f.many_to_one and f.related_model is Complaint and m is not Complaint]
     deleted: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cur:
-        for table, column in pointing:
-            cur.execute(f"DELETE FROM {q(table)} WHERE {q(column)} > %s", [complaint_top])
+        for model, column in pointing:
+            cur.execute(f"DELETE FROM {q(model._meta.db_table)} WHERE {q(column)} > %s", [complaint_top])
             if cur.rowcount:
-                deleted[table] = cur.rowcount
+                deleted[model._meta.db_table] = cur.rowcount
         # Generated complaints never point at a later one; registrations may have pointed at
         # one another (a repeat of a repeat), which goes with them.
         cur.execute(f"DELETE FROM {q(Complaint._meta.db_table)} WHERE id > %s", [complaint_top])
         deleted[Complaint._meta.db_table] = cur.rowcount
         cur.execute(f"DELETE FROM {q(Customer._meta.db_table)} WHERE id > %s", [customer_top])
         deleted[Customer._meta.db_table] = cur.rowcount
+        # The ids go on from the generated ones, as if the deleted rows had never been: else
+        # the next run registers above a gap of the ids (the search samples the newest rows,
+        # but its slice and the walks count in ids).
+        _restart_ids(cur, [Complaint, Customer, *(m for m, _ in pointing)])
     if vacuum and connection.vendor == "postgresql" and deleted[Complaint._meta.db_table]:
         # The walks of the list start at the newest ids: without this they would step over
         # the deleted rows' dead index entries until autovacuum came by.
@@ -72,6 +76,21 @@ def reset(summary: dict[str, Any], *, vacuum: bool = True) -> dict[str, int]:
             for table in deleted:
                 cur.execute(f"VACUUM ANALYZE {q(table)}")
     return deleted
+
+
+def _restart_ids(cur: Any, models: list[Any]) -> None:
+    """Each table's id sequence back to its largest id."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    if connection.vendor == "sqlite":  # AUTOINCREMENT keeps the largest id ever in sqlite_sequence
+        for model in models:
+            table = model._meta.db_table
+            cur.execute(f"UPDATE sqlite_sequence SET seq = (SELECT coalesce(max(id), 0) FROM "
+                        f"{connection.ops.quote_name(table)}) WHERE name = %s", [table])
+        return
+    for statement in connection.ops.sequence_reset_sql(no_style(), models):
+        cur.execute(statement)
 
 
 def main(argv: list[str] | None = None) -> int:

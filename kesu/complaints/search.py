@@ -122,6 +122,7 @@ def complaint_tokens(complaint: Complaint) -> str:
 # slice too): the bitmap index scans of EXPLAIN ANALYZE, 0.37 µs a match and 0.07 µs a row.
 PAGE = 51  # a page of the list (50) and one more, to know there is a next
 NEWEST = 5_000
+SMALLEST = 1_000  # the sample of a table under 10,000 complaints (a tenth of more)
 INDEXED = 2.5
 GIN = 0.32
 RANGE = 0.064
@@ -138,6 +139,7 @@ class Costs:
     matches: float  # the word's matches in the whole table, whoever may see them
     low: int  # the table's smallest and largest id
     top: int
+    gap: int = 0  # ids without a complaint among the newest sampled (a rolled-back import's)
 
     @property
     def total(self) -> int:
@@ -152,9 +154,15 @@ class Costs:
         return max(PAGE, round(SLICED * self.walk))
 
     @property
+    def slice_ids(self) -> int:
+        """How far below where a page starts the slice reaches: its rows, and the gap in the
+        ids if it lies there (the newest complaints'; one further down makes the slice short)."""
+        return self.slice_rows + self.gap
+
+    @property
     def slice(self) -> float:
         rows = self.slice_rows
-        return GIN * self.matches + RANGE * rows + INDEXED * rows * self.matches / self.total
+        return GIN * self.matches + RANGE * self.slice_ids + INDEXED * rows * self.matches / self.total
 
 
 def costs(qs: QuerySet[Complaint], query: str) -> Costs | None:
@@ -163,29 +171,35 @@ def costs(qs: QuerySet[Complaint], query: str) -> Costs | None:
     most, whatever the user's filters). None when the sample holds none of the list's matches:
     the walk might go far."""
     table = Complaint.objects.using(qs.db)
+    name = Complaint._meta.db_table
     with connections[qs.db].cursor() as cur:
-        # Two probes of the primary key's index. Ids follow registration, with few gaps.
-        cur.execute(f"SELECT min(id), max(id) FROM {Complaint._meta.db_table}")
-        low, top = cur.fetchone()
+        # Probes of the primary key's index: the smallest and largest ids, and where the sample
+        # starts: the newest rows, not the newest ids, for a gap at the top of the ids (a
+        # rolled-back import's, which the sequence does not give back) would leave it a few rows.
+        # A tenth of a smaller table (the index's answer is cheap there anyway), all of a small one.
+        cur.execute(f"SELECT min(id), max(id), (SELECT id FROM {name} ORDER BY id DESC LIMIT 1 OFFSET "
+                    f"(SELECT least(%s, greatest((max(id) - min(id) + 1) / 10, %s)) - 1 FROM {name})) "
+                    f"FROM {name}", [NEWEST, SMALLEST])
+        low, top, floor = cur.fetchone()
     if top is None:
         return None
     total = top - low + 1
-    # A tenth of a smaller table (the index's answer is cheap there anyway), all of a small one.
-    sampled = min(NEWEST, max(total // 10, 1_000))
-    if sampled >= total:
+    sampled = min(NEWEST, max(total // 10, SMALLEST))
+    gap = 0
+    if floor is None or sampled >= total:  # fewer complaints than that
         sample, sampled = table, table.count()
         total = sampled
     else:
-        sample = table.filter(pk__gt=top - sampled)
+        sample, gap = table.filter(pk__gte=floor), top - floor + 1 - sampled
     hits = list(sample.filter(VectorMatch(F("pk"), Value(query), indexed=False))
-                .values_list("pk", flat=True)[:SAMPLED])
+                .order_by("-pk").values_list("pk", flat=True)[:SAMPLED])
     if not hits:
         return None
     # The list's own filters (visibility, state, …) on the sample's matches.
     seen = qs.filter(_IdIn(F("pk"), hits)).count() if qs.query.where else len(hits)
     if not seen:
         return None
-    return Costs(walk=PAGE * sampled / seen, matches=len(hits) * total / sampled, low=low, top=top)
+    return Costs(walk=PAGE * sampled / seen, matches=len(hits) * total / sampled, low=low, top=top, gap=gap)
 
 
 def way(estimate: Costs | None, *, sliceable: bool = True) -> str:
@@ -206,7 +220,7 @@ def way(estimate: Costs | None, *, sliceable: bool = True) -> str:
 
 @dataclass(frozen=True)
 class Slice:
-    """A search that a newest-first page answers from the newest ``estimate.slice_rows`` below
+    """A search that a newest-first page answers from the newest ``estimate.slice_ids`` ids below
     where it starts (``newest_first``); the estimate also gives the table's ids then."""
 
     query: str
@@ -260,7 +274,7 @@ def newest_first(rows: QuerySet[Complaint], below: int | None, count: int) -> li
     if chosen is None:
         return None
     start = below if below is not None else chosen.estimate.top + 1
-    floor = start - chosen.estimate.slice_rows
+    floor = start - chosen.estimate.slice_ids
     probe = (rows.filter(VectorMatch(F("pk"), Value(chosen.query)), pk__gt=floor)
              .values_list("pk", flat=True)[:count])
     with _bitmap_only(rows.db):

@@ -286,3 +286,8 @@ def test_a_reused_bench_database_goes_back_to_what_was_generated(tmp_path, make_
     assert deleted["complaints_complaint"] == 4 and deleted["complaints_customer"] == 3
     assert {m: sorted(m.objects.values_list("pk", flat=True)) for m in tables} == before
     assert reset(summary, vacuum=False)["complaints_complaint"] == 0  # nothing more to remove
+    # The next registration takes the id after the generated ones, not one above the removed:
+    # the search's slice counts in ids from the top.
+    again = actions.register(make_intake(contact_phone="13900009999"), by=clerk).complaint
+    assert again.pk == before[Complaint][-1] + 1
+    assert again.customer_id == before[Customer][-1] + 1

@@ -230,3 +230,43 @@ def test_a_newest_first_page_read_through_a_slice_is_the_walks_page(api, make, m
     r = api("manager").get("/complaints", {"q": "漏水", "sort": "id", "limit": 10})
     assert [item["number"] for item in r.json()["items"]] == list(reversed(expected))
 
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search strategies are PostgreSQL's")
+def test_the_estimate_samples_the_newest_complaints_across_a_gap_in_the_ids(api, make):
+    """A rolled-back import leaves its ids unused above the last complaint. The estimate still
+    samples the newest complaints, not the empty ids (a sample of the gap finds no match, and
+    sends a common word to the index), and the list still finds every match, newest first."""
+    leaks = [make(f"热水器漏水{i}").number for i in range(20)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('complaints_complaint', 'id'), "
+                       "(SELECT max(id) FROM complaints_complaint) + 100000)")
+    for i in range(3):
+        make(f"快递延误{i}")
+    estimate = search.costs(Complaint.objects.all(), search.tsquery(["漏水"]))
+    assert estimate is not None and search.way(estimate) != "index"
+    assert estimate.walk == pytest.approx(search.PAGE * 23 / 20)  # 20 matches in 23 complaints
+    assert numbers_of(api, "clerk", "漏水") == leaks[::-1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search strategies are PostgreSQL's")
+def test_a_slice_reaches_across_a_gap_in_the_newest_ids(api, make, monkeypatch):
+    """The sample measures the gap among the newest ids, and the slice reaches that much
+    further down: it holds its pages instead of coming up empty in the gap."""
+    leaks = [make(f"热水器漏水{i}").number for i in range(20)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence('complaints_complaint', 'id'), "
+                       "(SELECT max(id) FROM complaints_complaint) + 100000)")
+    for i in range(3):
+        make(f"快递延误{i}")
+    monkeypatch.setattr(search, "NEWEST", 10)  # the sample: the newest ten, 7 leaks among them
+    monkeypatch.setattr(search, "SMALLEST", 10)
+    estimate = search.costs(Complaint.objects.all(), search.tsquery(["漏水"]))
+    assert estimate.gap == 100_000 and estimate.slice_rows == round(search.SLICED * search.PAGE * 10 / 7)
+    monkeypatch.setattr(search, "way", lambda estimate, **_: "slice")
+    with CaptureQueriesContext(connection) as ran:
+        r = api("manager").get("/complaints", {"q": "漏水", "limit": 3})
+    assert [item["number"] for item in r.json()["items"]] == leaks[:-4:-1]
+    probes = [q["sql"] for q in ran.captured_queries if "search_vector @@" in q["sql"]]
+    assert not [sql for sql in probes if '"complaints_complaint"."id" <=' in sql], probes  # held
+    assert [n for page in _pages(api, "漏水") for n in page] == leaks[::-1]
