@@ -106,6 +106,25 @@ def intake(**overrides: Any) -> actions.Intake:
     return actions.Intake(**data)
 
 
+def investigated(complaint: Any, *, by: User, responsible: bool = True) -> None:
+    """The investigation's findings and a CAPA with a corrective and a preventive action: the
+    third and fourth of the four no-lets-go (R-IV-6) for a valid complaint."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kesu.quality import actions as quality
+
+    quality.record_investigation(
+        complaint, by=by, facts="经核实属实", responsibility="company" if responsible else "customer_misuse",
+        responsible_unit=complaint.unit if responsible else None, responsible_person="李明" if responsible else "")
+    today = timezone.localdate()
+    quality.open_capa(complaint, by=by, title=complaint.summary[:50], causes=[("method", "作业指导书未更新")],
+                      actions=[quality.PlannedAction("corrective", "更新作业指导书", by, today + timedelta(days=7)),
+                               quality.PlannedAction("preventive", "每季度评审作业指导书", by,
+                                                     today + timedelta(days=30))])
+
+
 @pytest.fixture
 def make_intake():
     return intake
@@ -138,6 +157,9 @@ class ApiClient:
     def post(self, path: str, data: dict[str, Any] | None = None, headers: dict[str, str] | None = None):
         return self.client.post(f"/api/v1{path}", data or {}, content_type="application/json",
                                 headers=self._headers(headers))
+
+    def put(self, path: str, data: dict[str, Any]):
+        return self.client.put(f"/api/v1{path}", data, content_type="application/json", headers=self._headers(None))
 
     def upload(self, path: str, files: dict[str, Any]):
         return self.client.post(f"/api/v1{path}", files, headers=self._headers(None))

@@ -58,6 +58,7 @@ api.add_router("", "kesu.org.api.router")
 api.add_router("", "kesu.imports.api.router")
 api.add_router("", "kesu.complaints.api.router")
 api.add_router("", "kesu.followups.api.router")
+api.add_router("", "kesu.quality.api.router")
 api.add_router("", "kesu.portal.api.router")  # /public/…: no login (auth=None on the router)
 api.add_router("", "kesu.comms.api.router")
 

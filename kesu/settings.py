@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "kesu.followups",  # follow-up visits, satisfaction surveys, closure checklist (SPEC §9)
     "kesu.portal",  # the customers' pages at /portal/ and /api/v1/public/
     "kesu.imports",  # kesu import / kesu export of complaints (CSV, Excel)
+    "kesu.quality",  # investigation, responsibility and CAPA (SPEC §6)
 ]
 
 AUTHENTICATION_BACKENDS = [

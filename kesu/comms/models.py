@@ -31,6 +31,7 @@ class Kind(models.TextChoices):
     BREACH = "breach", _("Time limit breached")
     ESCALATION = "escalation", _("Escalation")
     GM_COPY = "gm_copy", _("Copy to the GM")
+    CAPA_ACTION = "capa_action", _("CAPA action to carry out")  # R-IV-3, R-IV-4
 
 
 CUSTOMER_KINDS = frozenset(

@@ -598,9 +598,23 @@ def judge(
 ) -> Complaint:
     """R-CL-5: valid or invalid, and whether the company is responsible, with the reasoning."""
     reason = _need_text(reason, "reason", _("Reason"))
-    allowed = permissions.can_handle(by, complaint) or by.role == "qa"
+    allowed = permissions.can_investigate(by, complaint)
+    _agree_with_investigation(complaint, company_responsible)
     return _step(complaint, "judge", Event.JUDGED, by=by, now=now, allowed=allowed, body=reason,
                  valid=valid, company_responsible=company_responsible, validity_reason=reason)
+
+
+def _agree_with_investigation(complaint: Complaint, company_responsible: bool | None) -> None:
+    """The investigation's finding of who is responsible (R-IV-1) decides "company responsible";
+    a judgement saying otherwise is refused rather than left to contradict it."""
+    from kesu.quality.models import Investigation, Responsibility
+
+    found = Investigation.objects.filter(complaint=complaint).values_list("responsibility", flat=True).first()
+    if found is None or company_responsible is None:
+        return
+    if company_responsible != (found == Responsibility.COMPANY):
+        raise Invalid(_("The investigation found: %(who)s. Correct the investigation to change who is responsible.")
+                      % {"who": Responsibility(found).label}, field="company_responsible")
 
 
 def propose(

@@ -142,6 +142,11 @@ TRANSITIONS: dict[str, Transition] = {
     "record_follow_up": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), S.FOLLOW_UP),
     "send_survey": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), S.FOLLOW_UP),
     "waive_follow_up": Transition(frozenset({S.REPLIED, S.FOLLOW_UP}), None),
+    # SPEC section 6 (kesu.quality.actions): the investigation's findings and the CAPA, while
+    # the complaint is handled; a valid complaint needs both before it closes (R-IV-6).
+    "record_investigation": Transition(HANDLING, None),
+    "open_capa": Transition(HANDLING, None),
+    "link_capa": Transition(HANDLING, None),
 }
 
 
@@ -178,6 +183,9 @@ ACTION_LABELS = {
     "record_follow_up": _("Record a follow-up visit"),
     "send_survey": _("Send a satisfaction survey link"),
     "waive_follow_up": _("No follow-up needed"),
+    "record_investigation": _("Record the investigation"),
+    "open_capa": _("Open a CAPA"),
+    "link_capa": _("Add to an existing CAPA"),
 }
 
 
@@ -507,6 +515,9 @@ class Event(models.TextChoices):
     SURVEY_SENT = "survey_sent", _("Satisfaction survey sent")
     FOLLOW_UP_WAIVED = "follow_up_waived", _("No follow-up needed")
     GM_AGENDA_ADDED = "gm_agenda_added", _("Put on the GM meeting agenda")
+    INVESTIGATION_RECORDED = "investigation_recorded", _("Investigation recorded")
+    CAPA_LINKED = "capa_linked", _("Covered by a CAPA")
+    CAPA_CLOSED = "capa_closed", _("CAPA closed: effect confirmed")
 
 
 class Visibility(models.TextChoices):

@@ -49,3 +49,9 @@ def can_approve(user: User) -> bool:
 def can_see_contact(user: User, complaint: Complaint) -> bool:
     """R-AX-2: roles whose work needs the full phone number and address, and the handler."""
     return user.role in CONTACT_ROLES or complaint.owner_id == user.pk
+
+
+def can_investigate(user: User, complaint: Complaint) -> bool:
+    """SPEC section 6: the handler (or a manager acting for the team) and quality assurance
+    record the investigation and the CAPA."""
+    return can_handle(user, complaint) or (not user.is_read_only and user.role == Role.QA)

@@ -36,6 +36,7 @@ _HANDLER_ACTIONS = {
     "transfer", "message", "edit", "judge", "promise", "report_platform_result",
     "record_follow_up", "send_survey", "waive_follow_up",
 }
+_QUALITY_ACTIONS = {"record_investigation", "open_capa", "link_capa"}
 
 
 def choice_label(choices: type[models.TextChoices], value: str) -> str:
@@ -58,6 +59,8 @@ def actions_for(user: User, complaint: Complaint) -> list[str]:
     out = []
     for action in allowed_actions(complaint.status):
         if action in _HANDLER_ACTIONS and not permissions.can_handle(user, complaint):
+            continue
+        if action in _QUALITY_ACTIONS and not permissions.can_investigate(user, complaint):
             continue
         if action == "review" and not permissions.can_review(user, complaint):
             continue

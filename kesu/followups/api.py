@@ -83,7 +83,7 @@ class ExemptionOut(Schema):
 class ConditionOut(Schema):
     code: str
     label: str
-    state: Literal["met", "missing", "not_applicable", "not_available"]
+    state: Literal["met", "missing", "not_applicable"]
     detail: str
 
 

@@ -5,9 +5,10 @@ The four conditions, for a complaint judged valid (R-CL-5):
 1. the problem is solved — a reply with the resolution was given in this handling round;
 2. the customer is satisfied — the latest follow-up visit of this round scored 1–3 (R-FU-2), or
    no visit is needed (R-FU-4);
-3. responsibility is recorded — the judgement says whether the company is responsible;
-4. a CAPA exists — CAPA is not part of Kesu yet, so this condition is reported as "not yet
-   available" and does not block; it must become a real check when CAPA lands.
+3. responsibility is recorded — the investigation says who is responsible (R-IV-1) and, when
+   it is the company, the unit (R-IV-2);
+4. a CAPA exists — the complaint is covered by a CAPA with its cause analysis and a corrective
+   action, and for a quality complaint a preventive action too (R-IV-3, ``kesu.quality``).
 
 An invalid complaint only needs its reasoned reply and the review (R-CL-5, R-RT-2). A complaint
 never judged is not bound yet: the checklist says so, and closing it needs only the review.
@@ -29,7 +30,7 @@ from kesu.lib.errors import Conflict
 
 from .models import CLOSABLE, Exemption, FollowUpExemption, FollowUpVisit, Satisfaction, SurveyLink
 
-MET, MISSING, NOT_APPLICABLE, NOT_AVAILABLE = "met", "missing", "not_applicable", "not_available"
+MET, MISSING, NOT_APPLICABLE = "met", "missing", "not_applicable"
 
 LABELS = {
     "solved": gettext_lazy("Problem solved"),
@@ -114,6 +115,39 @@ def _satisfied(complaint: Complaint, now: datetime) -> Condition:
     return Condition("satisfied", MET, str(Exemption(exemption.reason).label))
 
 
+def _responsibility(complaint: Complaint) -> Condition:
+    from kesu.quality.models import Investigation, Responsibility
+
+    found = Investigation.objects.filter(complaint=complaint).select_related("responsible_unit").first()
+    if found is None:
+        return Condition("responsibility", MISSING,
+                         _("Record the investigation: the verified facts and who is responsible (R-IV-1)."))
+    detail = str(Responsibility(found.responsibility).label)
+    if found.responsible_unit is not None:
+        detail += " · " + found.responsible_unit.name + (f" · {found.responsible_person}" if found.responsible_person else "")
+    if found.third_party:
+        detail += " · " + found.third_party
+    return Condition("responsibility", MET, detail)
+
+
+def _capa(complaint: Complaint) -> Condition:
+    from kesu.quality.models import ActionKind, Capa
+
+    capas = list(Capa.objects.filter(links__complaint=complaint).prefetch_related("actions", "causes"))
+    if not capas:
+        return Condition("capa", MISSING, _("No CAPA covers the complaint: open one, or add the complaint to "
+                                            "one with the same cause (R-IV-3)."))
+    kinds = {a.kind for c in capas for a in c.actions.all()}
+    numbers = "、".join(c.number for c in capas)
+    if not any(c.causes.all() for c in capas) or ActionKind.CORRECTIVE not in kinds:
+        return Condition("capa", MISSING, _("CAPA %(numbers)s has no cause analysis or no corrective action.")
+                         % {"numbers": numbers})
+    if complaint.category.is_quality and ActionKind.PREVENTIVE not in kinds:
+        return Condition("capa", MISSING, _("A quality complaint needs a preventive action too: add one to "
+                                            "CAPA %(numbers)s (R-IV-3).") % {"numbers": numbers})
+    return Condition("capa", MET, _("CAPA %(numbers)s") % {"numbers": numbers})
+
+
 def checklist(complaint: Complaint, *, now: datetime | None = None) -> Checklist:
     now = now or timezone.now()
     solved = complaint.replied_at is not None and complaint.status in SOLVED_STATES
@@ -121,12 +155,8 @@ def checklist(complaint: Complaint, *, now: datetime | None = None) -> Checklist
         Condition("solved", MET if solved else MISSING,
                   "" if solved else _("No reply with the resolution in this handling round.")),
         _satisfied(complaint, now),
-        Condition("responsibility", MET if complaint.company_responsible is not None else MISSING,
-                  (_("Company responsible") if complaint.company_responsible else _("Company not responsible"))
-                  if complaint.company_responsible is not None
-                  else _("Judge the complaint and record whether the company is responsible.")),
-        Condition("capa", NOT_AVAILABLE,
-                  _("Not yet available: Kesu has no CAPA records yet; this condition will apply once it has.")),
+        _responsibility(complaint),
+        _capa(complaint),
     ]
     if complaint.valid is True:
         return Checklist(True, conditions)

@@ -44,7 +44,6 @@ STATE_WORDS = {
     closure.MET: _("done"),
     closure.MISSING: _("missing"),
     closure.NOT_APPLICABLE: _("not applicable"),
-    closure.NOT_AVAILABLE: _("not yet available"),
 }
 
 

@@ -19,6 +19,9 @@ from kesu.followups import forms as followup_forms
 from kesu.lib.errors import Invalid, NotFound
 from kesu.org.directory import signature_of
 from kesu.org.models import User
+from kesu.quality import actions as quality
+from kesu.quality import forms as quality_forms
+from kesu.quality import read as quality_read
 
 from . import forms
 from .render import QUICK
@@ -124,4 +127,16 @@ STEPS: dict[str, Step] = {
                         lambda c, u, d: followups.send_survey(c, by=u)),
     "waive_follow_up": Step(ACTION_LABELS["waive_follow_up"], followup_forms.WaiveForm,
                             lambda c, u, d: followups.waive_follow_up(c, by=u, reason=d["reason"], note=d["note"])),
+    # SPEC section 6 (kesu.quality): the investigation's findings and the CAPA.
+    "record_investigation": Step(ACTION_LABELS["record_investigation"], quality_forms.InvestigationForm,
+                                 lambda c, u, d: quality.record_investigation(
+                                     c, by=u, facts=d["facts"], evidence=d["evidence"],
+                                     inspection_result=d["inspection_result"], responsibility=d["responsibility"],
+                                     responsible_unit=d["responsible_unit"], responsible_person=d["responsible_person"],
+                                     whole_unit=d["whole_unit"], third_party=d["third_party"])),
+    "open_capa": Step(ACTION_LABELS["open_capa"], quality_forms.CapaForm,
+                      lambda c, u, d: quality.open_capa(c, by=u, title=d["title"], causes=d["causes"],
+                                                        actions=d["actions"])),
+    "link_capa": Step(ACTION_LABELS["link_capa"], quality_forms.LinkCapaForm,
+                      lambda c, u, d: quality.link_capa(c, by=u, capa=quality_read.capa(d["capa"]))),
 }

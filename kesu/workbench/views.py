@@ -27,6 +27,7 @@ from kesu.lib.errors import DomainError, Forbidden, Invalid, NotFound
 from kesu.lib.phones import InvalidPhone, normalize_phone
 from kesu.org.directory import seen_by, signature_of
 from kesu.org.models import User
+from kesu.quality import read as quality_read
 
 from . import conflict, queues
 from .dispatch import STEPS, Step, build
@@ -310,8 +311,11 @@ def _complaint_context(request: HttpRequest, complaint: Complaint, now: datetime
         steps.insert(0, {"name": name, "label": step.label, "form": form, "open": True, "multipart": step.multipart,
                          "action": link(name), "fields": _fields(form, (), None), "scripts": []})
     changed = [e for e in events if seen_event is not None and e["id"] > seen_event]
+    found = quality_read.investigation(complaint)
     return {
         **_frame(request, now), "c": detail, "events": events, "steps": steps, "changed": changed,
+        "investigation": quality_read.investigation_dict(found, complaint) if found else None,
+        "capas": [quality_read.capa_dict(x) for x in quality_read.capas_of(complaint)],
         "changed_fields": conflict.changed_fields(complaint, seen_event) if seen_event is not None else [],
         "last_event": events[-1]["id"] if events else 0,
         "customer": _history(user, complaint.contact_phone, now, exclude=complaint.pk) if complaint.contact_phone

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from kesu.complaints import actions, queries
 from kesu.followups import actions as followups
+from kesu.quality import actions as quality
+from kesu.quality.models import Capa
 from kesu.complaints.models import (
     TRANSITIONS,
     Complaint,
@@ -65,6 +67,12 @@ def _call(action: str, complaint: Complaint, org) -> None:
         "record_follow_up": lambda c: followups.record_visit(c, by=by, method="phone", satisfaction=2),
         "send_survey": lambda c: followups.send_survey(c, by=by),
         "waive_follow_up": lambda c: followups.waive_follow_up(c, by=by, reason="declined", note="客户婉拒回访"),
+        "record_investigation": lambda c: quality.record_investigation(c, by=by, facts="属实",
+                                                                       responsibility="customer_misuse"),
+        "open_capa": lambda c: quality.open_capa(c, by=by, title="温控器", causes=[("machine", "焊点虚焊")], actions=[
+            quality.PlannedAction("corrective", "返修", by, timezone.localdate()),
+            quality.PlannedAction("preventive", "巡检", by, timezone.localdate())]),
+        "link_capa": lambda c: quality.link_capa(c, by=by, capa=Capa(number="CA26110001", title="温控器")),
     }
     call = calls[action]
     if call is None:

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from conftest import PASSWORD
+from conftest import PASSWORD, investigated
 from kesu.comms.models import Notification
 from kesu.complaints import actions
 from kesu.complaints.models import Complaint, Event, Status
@@ -21,12 +21,15 @@ from kesu.sla.models import Deadline, DeadlineKind
 
 
 def replied(org, register, *, valid=True, responsible=True, **overrides):
-    """A level-1 complaint handled by the clerk up to the reply (judged valid, company responsible)."""
+    """A level-1 complaint handled by the clerk up to the reply (judged valid, company
+    responsible, investigated and covered by a CAPA; ``responsible=None``: neither)."""
     c = register(**overrides)
     by = c.owner
     actions.accept(c, by=by)
     if valid is not None:
         actions.judge(c, by=by, valid=valid, company_responsible=responsible, reason="经核实属实")
+    if valid and responsible is not None:
+        investigated(c, by=by, responsible=responsible)
     actions.propose(c, by=by, resolution="为客户换新")
     actions.resolve(c, by=by)
     actions.reply(c, by=by, message="已为您换新一台电饭煲")
@@ -260,21 +263,49 @@ def test_r_iv_6_close_refuses_with_409_listing_every_missing_condition(api, org,
     assert r.status_code == 409
     body = r.json()
     assert body["code"] == "closure_checklist" and body["field"] == "checklist"
-    assert [m["code"] for m in body["missing"]] == ["satisfied", "responsibility"]
-    assert "责任" in body["message"] and "满意" in body["message"]
+    assert [m["code"] for m in body["missing"]] == ["satisfied", "responsibility", "capa"]
+    assert "责任" in body["message"] and "满意" in body["message"] and "纠正预防" in body["message"]
     c = Complaint.objects.get(pk=c.pk)
     assert c.status == Status.REPLIED and not c.events.filter(kind=Event.CLOSED).exists()
 
 
-def test_r_iv_6_the_checklist_shows_capa_as_not_yet_available_and_does_not_block(api, org, register):
+def test_r_iv_6_responsibility_and_capa_come_from_the_investigation_and_the_capa(api, org, register):
     c = replied(org, register)
     followups.record_visit(c, by=org["clerk"], method="phone", satisfaction=1)
     actions.review(c, by=org["manager"])
     body = api("clerk").get(f"/complaints/{c.number}/closure-checklist").json()
     states = {x["code"]: x["state"] for x in body["conditions"]}
-    assert states == {"solved": "met", "satisfied": "met", "responsibility": "met", "capa": "not_available"}
+    assert states == {"solved": "met", "satisfied": "met", "responsibility": "met", "capa": "met"}
+    details = {x["code"]: x["detail"] for x in body["conditions"]}
+    assert details["responsibility"] == "公司责任 · 北京门店 · 李明" and details["capa"].startswith("纠正预防措施 CA")
     assert body["applies"] and body["reviewed"] and body["can_close"]
     assert api("clerk").act(c.number, "close", reason="客户非常满意").status_code == 200
+
+
+def test_r_iv_6_a_quality_complaint_closes_only_with_a_preventive_action(api, org, register):
+    from datetime import timedelta
+
+    from kesu.quality import actions as quality
+
+    c = replied(org, register, responsible=None, category="quality_general")
+    quality.record_investigation(c, by=c.owner, facts="涂层脱落", responsibility="supplier", third_party="某涂层厂")
+    today = timezone.localdate()
+    with pytest.raises(Invalid):  # opened without one: refused (R-IV-3)
+        quality.open_capa(c, by=c.owner, title="涂层", causes=[("material", "涂层原料")],
+                          actions=[quality.PlannedAction("corrective", "换供应商", c.owner, today)])
+    other = replied(org, register, responsible=None, category="service_speed")
+    capa = quality.open_capa(other, by=other.owner, title="涂层", causes=[("material", "涂层原料")],
+                             actions=[quality.PlannedAction("corrective", "换供应商", other.owner, today)])
+    quality.link_capa(c, by=c.owner, capa=capa)  # the same cause; no preventive action yet
+    followups.record_visit(c, by=org["clerk"], method="phone", satisfaction=2)
+    actions.review(c, by=org["manager"])
+    body = api("clerk").get(f"/complaints/{c.number}/closure-checklist").json()
+    capa_condition = next(x for x in body["conditions"] if x["code"] == "capa")
+    assert capa_condition["state"] == "missing" and "预防措施" in capa_condition["detail"]
+    assert api("clerk").act(c.number, "close", reason="结案").status_code == 409
+    quality.add_action(capa, by=org["qa"], action=quality.PlannedAction(
+        "preventive", "来料检验加测附着力", org["qa"], today + timedelta(days=30)))
+    assert api("clerk").act(c.number, "close", reason="结案").status_code == 200
 
 
 def test_r_iv_6_reopen_keeps_the_history_and_needs_a_new_round(org, register):
@@ -317,7 +348,7 @@ def test_r_iv_6_the_close_step_on_the_complaint_page_shows_the_checklist(org, re
     page = client.get(f"/c/{c.number}/").content.decode()
     assert "问题已解决（已完成）" in page
     assert "责任已明确（缺少）" in page
-    assert "已有纠正预防措施（CAPA）（暂不可用）" in page
+    assert "已有纠正预防措施（CAPA）（缺少）" in page
     actions.review(c, by=org["manager"])
     r = client.post(f"/c/{c.number}/act/close/", {"version": Complaint.objects.get(pk=c.pk).version,
                                                   "close-reason": "结案"})

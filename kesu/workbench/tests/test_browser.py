@@ -2,8 +2,10 @@
 
 - keyboard-only quick registration and accept (saves the registration screenshot);
 - the whole procedure as different users: clerk registers a phone complaint and hands it to the
-  store's handler → handler accepts → transfers to QA → QA answers → handler replies →
-  follow-up → the reviewer signs off and closes;
+  store's handler → handler accepts → transfers to QA → QA answers and records the
+  investigation → handler judges it valid and opens the CAPA → replies → follow-up → the
+  reviewer signs off and closes (the four no-lets-go met) → on the CAPA page the owner
+  reports the corrective action done and QA confirms its effect (saves capa.png);
 - scripts (R-CM-1) inserted with one click, the forbidden-phrase warning while typing and the
   send-anyway override with its reason on the timeline (R-CM-2);
 - a 409 conflict between two browsers (R-WF-4);
@@ -16,6 +18,7 @@ chromium fonts-wqy-microhei); skipped without it."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +26,12 @@ import pytest
 from django.conf import settings
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from conftest import PASSWORD
 from kesu.complaints import actions
 from kesu.complaints.models import Complaint, Event, Status, TimelineEvent, Transfer
+from kesu.quality.models import Capa
 from kesu.workbench.dispatch import STEPS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -143,8 +148,9 @@ def test_login_register_by_keyboard_open_and_accept(org, live_server, browser):
 
 
 def test_end_to_end_procedure_as_different_users(org, live_server, open_as, register):
-    """Register by phone → hand over → accept → transfer to QA → QA answers → reply →
-    follow-up → review and close, each step by the user whose job it is."""
+    """Register by phone → hand over → accept → transfer to QA → QA answers and records the
+    investigation → judged valid, CAPA opened → reply → follow-up → review and close, each step
+    by the user whose job it is."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = live_server.url
 
@@ -180,9 +186,25 @@ def test_end_to_end_procedure_as_different_users(org, live_server, open_as, regi
     assert qa.locator("#step-accept").count() == 0 and qa.locator("#step-answer").count() == 1
     act(qa, "answer", {"cause": "温控器焊点虚焊", "countermeasure": "为客户更换新机，产线加强焊点检验"})
     assert Transfer.objects.get(complaint__number=number, to_unit__code="qa").answered_by == org["qa"]
+    # QA records the investigation with its inspection result and who is responsible (R-IV-1, R-IV-2).
+    act(qa, "record_investigation", {"facts": "上门取件检测：温控器焊点虚焊，客户使用正常",
+                                     "inspection_result": "温控器焊点虚焊，属制造缺陷",
+                                     "responsible_person": "焊接工段 李明"},
+        selects={"responsibility": "company", "responsible_unit": "bj"})
+    assert Complaint.objects.get(number=number).investigation.inspected_by == org["qa"]
+
+    # The handler judges it valid and opens the CAPA: causes, corrective and preventive actions (R-IV-3).
+    handler.goto(f"{base}/c/{number}/")
+    act(handler, "judge", {"reason": "经品质部检测属实"}, selects={"valid": "yes", "company_responsible": "yes"})
+    soon = (timezone.localdate() + timedelta(days=14)).isoformat()
+    act(handler, "open_capa", {"title": "电饭煲温控器焊点虚焊", "cause_machine": "焊机温度漂移未校准",
+                               "cause_method": "焊点未做拉力抽检", "corrective": "复检同批次库存并返修",
+                               "corrective_due": soon, "preventive": "焊点拉力抽检纳入每班巡检",
+                               "preventive_due": soon},
+        selects={"corrective_owner": "handler", "preventive_owner": "qa"})
+    assert Capa.objects.filter(complaints__number=number).count() == 1
 
     # 4. The handler replies to the customer and starts the follow-up.
-    handler.goto(f"{base}/c/{number}/")
     assert "温控器焊点虚焊" in handler.content()
     act(handler, "reply", {"message": "您好，经检测是温控器焊点问题，我们为您更换一台新的电饭煲。"})
     assert status(number) == Status.REPLIED
@@ -202,9 +224,27 @@ def test_end_to_end_procedure_as_different_users(org, live_server, open_as, regi
     act(reviewer, "review", {"note": "处理符合流程"})
     act(reviewer, "close", {"reason": "客户满意，已更换新机"})
     assert status(number) == Status.CLOSED
+    # 6. On the CAPA page the owner reports the corrective action done and QA confirms its effect
+    # (R-IV-4); QA's own preventive action waits for another member of QA.
+    capa = Capa.objects.get(complaints__number=number)
+    corrective = capa.actions.get(kind="corrective")
+    handler.goto(f"{base}/capa/{capa.number}/")
+    handler.locator(f"#action-{corrective.pk} details > summary").click()
+    handler.locator(f"#id_done{corrective.pk}-result").fill("同批次库存 312 台已复检，返修 7 台")
+    with handler.expect_navigation():
+        handler.locator(f"#action-{corrective.pk} form button[type=submit]").click()
+    qa.goto(f"{base}/capa/?show=to_verify")
+    assert capa.number in qa.content()
+    qa.goto(f"{base}/capa/{capa.number}/")
+    qa.locator(f"#action-{corrective.pk} details > summary").click()
+    qa.locator(f"#id_verify{corrective.pk}-note").fill("抽查 20 台，焊点拉力合格")
+    with qa.expect_navigation():
+        qa.locator(f"#action-{corrective.pk} form button[type=submit]").click()
+    assert capa.actions.get(pk=corrective.pk).state == "closed"
+    qa.screenshot(path=str(SHOTS / "capa.png"), full_page=True)
     kinds = list(TimelineEvent.objects.filter(complaint__number=number).values_list("kind", flat=True))
-    for kind in (Event.REGISTERED, Event.TRANSFERRED, Event.ACCEPTED, Event.ANSWERED, Event.REPLIED,
-                 Event.REVIEWED, Event.CLOSED):
+    for kind in (Event.REGISTERED, Event.TRANSFERRED, Event.ACCEPTED, Event.ANSWERED, Event.INVESTIGATION_RECORDED,
+                 Event.JUDGED, Event.CAPA_LINKED, Event.REPLIED, Event.REVIEWED, Event.CLOSED):
         assert kind in kinds
     # A working day's queue for the screenshot: a few more complaints in different states.
     others = [register(summary="快递送货时外箱破损，电饭煲内胆变形", contact_phone="13900001111", customer_name="李娜"),

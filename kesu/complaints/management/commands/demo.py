@@ -50,6 +50,7 @@ CENTRE = "huaxia-service"
 BJ, SHX, GZ = "huaxia-bj-chaoyangmen", "huaxia-sh-xuhui", "huaxia-gz-tianhe"
 QA, LOGISTICS, SALES = "huaxia-qa", "huaxia-logistics", "huaxia-sales"
 GM_OFFICE = "huaxia-gm-office"
+PLANT, ASSEMBLY = "huaxia-plant", "huaxia-plant-assembly"
 
 # (code, name, kind, parent code, quality department)
 UNITS = [
@@ -62,6 +63,8 @@ UNITS = [
     (LOGISTICS, "物流部", UnitKind.DEPARTMENT, COMPANY, False),
     (SALES, "销售部", UnitKind.DEPARTMENT, COMPANY, False),
     (GM_OFFICE, "总经理办公室", UnitKind.DEPARTMENT, COMPANY, False),
+    (PLANT, "顺德生产基地", UnitKind.DEPARTMENT, COMPANY, False),
+    (ASSEMBLY, "总装一班", UnitKind.TEAM, PLANT, False),  # R-IV-2: manufacturing down to the team
 ]
 
 
@@ -93,6 +96,23 @@ USERS = [
 
 # Who answers for a responsible unit, and how the unit is named to the customer.
 RESPONDERS = {QA: "qa", LOGISTICS: "logistics", SALES: "sales"}
+# R-IV-2: where the company is responsible, the unit and person the investigation names.
+CULPRITS = {QA: (ASSEMBLY, "装配工 李强"), LOGISTICS: (LOGISTICS, "仓库拣货员 陈亮"),
+            SALES: (SALES, "销售顾问 何琳")}
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What the investigation finds (R-IV-1) and the CAPA it leads to (R-IV-3)."""
+
+    responsibility: str  # kesu.quality.models.Responsibility
+    third_party: str
+    unit: str | None  # the problem's responsible unit; None: the store itself
+    cause: str
+    measure: str
+    batch: bool = False
+
+
 UNIT_NAMES = {code: name for code, name, *_ in UNITS}
 
 
@@ -509,6 +529,7 @@ class Demo:
         self.open_transfer: dict[int, int] = {}
         self.phones: set[str] = set()
         self.batch_lot = ""
+        self.batch_capa: Any = None  # the batch problem's CAPA, which covers all its complaints
 
     # --- 1. organisation ---------------------------------------------------------------------
 
@@ -894,11 +915,17 @@ class Demo:
             return
         if batch:
             verdict = "品质部检测确认为批次性质量问题，责任在电机供应商；公司对客户承担责任并向供应商追偿。"
+            findings = Findings("supplier", "华达微电机有限公司（风扇电机供应商）", p.unit, cause, measure, batch=True)
         elif p.key in THIRD_PARTY:
             verdict = "经核实投诉有效，责任在第三方服务商，公司对客户承担首问责任。"
+            carrier = p.key in {"delay", "damage", "packaging"}
+            findings = Findings("carrier" if carrier else "other_company",
+                                "顺达物流（合作承运商）" if carrier else "安家家电安装服务部（合作安装商）",
+                                p.unit, cause, measure)
         else:
             verdict = "经核实情况属实，属公司责任。"
-        self.then(case, 0.5, 8, self.s_judge(True, verdict))
+            findings = Findings("company", "", p.unit, cause, measure)
+        self.then(case, 0.5, 8, self.s_judge(True, verdict, findings))
         self.then(case, 0.3, 6, self.s_propose(fix, amount))
         if case.fate == "proposed":
             self.then(case, 0.1, 2, self.s_message(f"{sal}您好，我们的处理方案是：{fix}。请您确认是否同意，我们收到答复后立即安排。"))
@@ -925,6 +952,7 @@ class Demo:
         self.then(case, 20, 60, self.s_follow_up(f"电话回访：客户表示{rng.choice(SATISFIED)}。"))
         self.then(case, 3, 40, self.s_review())
         self.then(case, 0.1, 4, self.s_close(rng.choice(CLOSE_REASONS)))
+        case.steps.append((case.t, self.s_capa_done()))
         if case.fate == "reopened":
             self.then(case, 24, 96, self.s_reopen("客户来电反映同样问题再次出现，重新处理"))
 
@@ -935,7 +963,9 @@ class Demo:
         self.then(case, 0.5, 4, self.s_transfer(LOGISTICS, "请物流部核查安装服务商收费情况"))
         self.then(case, 8, 60, self.s_answer("安装师傅违规收取辅材费", "退还相关客户费用；服务商按合同罚款并通报"),
                   office=True)
-        self.then(case, 1, 12, self.s_judge(True, "经核查情况属实，属服务商违规。"))
+        self.then(case, 1, 12, self.s_judge(True, "经核查情况属实，属服务商违规。", Findings(
+            "other_company", "安家家电安装服务部（合作安装商）", LOGISTICS, "安装师傅违规收取辅材费",
+            "退还相关客户费用；服务商按合同罚款并通报")))
         self.then(case, 0.5, 6, self.s_propose("逐户回访近一个月的安装客户并退还违规收费", None))
         self.then(case, 0.3, 4, self.s_approve_or_resolve(reject=False))
         self.then(case, 24, 72, self.s_reply("匿名来信已收悉。经核查情况属实，已责令服务商整改并退还相关费用，感谢您的监督。"))
@@ -1046,10 +1076,67 @@ class Demo:
                            countermeasure=measure, now=at)
         return run
 
-    def s_judge(self, valid: bool, reason: str) -> Step:
+    def s_judge(self, valid: bool, reason: str, findings: Findings | None = None) -> Step:
+        """Judged valid: first the investigation's findings, and after the judgement the CAPA
+        (the four no-lets-go need both before closing, R-IV-6)."""
         def run(c: Complaint, at: datetime) -> None:
             by = self.users["qa"] if c.category.is_quality else c.owner
-            actions.judge(c, by=by, valid=valid, company_responsible=valid, reason=reason, now=at)
+            if findings is not None:
+                self.investigate(c, by=by, at=at, findings=findings)
+            responsible = valid if findings is None else findings.responsibility == "company"
+            actions.judge(c, by=by, valid=valid, company_responsible=responsible, reason=reason, now=at)
+            if findings is not None:
+                self.capa(c, by=by, at=at, findings=findings)
+        return run
+
+    def investigate(self, c: Complaint, *, by: User, at: datetime, findings: Findings) -> None:
+        from kesu.quality import actions as quality
+
+        unit, person = (self.units[CULPRITS[findings.unit][0]], CULPRITS[findings.unit][1]) \
+            if findings.unit in CULPRITS else (c.unit, "当班店员")
+        company = findings.responsibility == "company"
+        quality.record_investigation(
+            c, by=by, now=at, facts=f"经核实：{findings.cause}。", responsibility=findings.responsibility,
+            evidence="现场照片、购买凭证及相关单据已归档" if c.category.is_quality else "通话录音及相关单据已归档",
+            inspection_result=f"检测结论：{findings.cause}" if by.role == Role.QA else "",
+            responsible_unit=unit if company else None, responsible_person=person if company else "",
+            third_party=findings.third_party)
+
+    def capa(self, c: Complaint, *, by: User, at: datetime, findings: Findings) -> None:
+        """R-IV-3: a CAPA per complaint; the batch problem's complaints share one (R-IV-4)."""
+        from kesu.quality import actions as quality
+
+        if findings.batch and self.batch_capa is not None:
+            quality.link_capa(c, by=by, capa=self.batch_capa, now=at)
+            return
+        group = "material" if c.category.is_quality else ("method" if findings.unit else "people")
+        owner = self.users[RESPONDERS.get(findings.unit or "", "") or c.owner.username]
+        due = timezone.localdate(at) + timedelta(days=14)
+        planned = [quality.PlannedAction("corrective", findings.measure, owner, due)]
+        if c.category.is_quality:
+            planned.append(quality.PlannedAction("preventive", "将该缺陷纳入来料及出厂检验项目，每班抽检并记录",
+                                                 self.users["qa"], due + timedelta(days=16)))
+        else:
+            planned.append(quality.PlannedAction("preventive", "纳入月度服务质量例会通报，修订相关作业规范",
+                                                 self.users["manager"], due + timedelta(days=16)))
+        capa = quality.open_capa(c, by=by, now=at, title=c.summary[:60], causes=[(group, findings.cause)],
+                                 actions=planned)
+        if findings.batch:
+            self.batch_capa = capa
+
+    def s_capa_done(self) -> Step:
+        """By the close the owners have done their corrective actions and QA confirmed the
+        effect of those it does not own itself (R-IV-4)."""
+        def run(c: Complaint, at: datetime) -> None:
+            from kesu.quality import actions as quality
+            from kesu.quality.models import ActionKind, ActionState, CapaAction
+
+            for action in CapaAction.objects.filter(capa__complaints=c, kind=ActionKind.CORRECTIVE,
+                                                    state=ActionState.OPEN).select_related("capa", "owner"):
+                quality.complete_action(action, by=action.owner, now=at, result=f"已完成：{action.description}")
+                if action.owner.role != Role.QA:
+                    quality.verify_action(action, by=self.users["qa"], effective=True, now=at,
+                                          note="抽查回访，同类问题未再发生")
         return run
 
     def s_invalid(self, reason: str, reply: str) -> Step:
