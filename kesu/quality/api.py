@@ -9,6 +9,7 @@ from typing import Literal
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
+from ninja import Status as Respond
 
 from kesu.complaints import queries
 from kesu.complaints.api import _load, _user
@@ -180,7 +181,7 @@ def complaint_capas(request: HttpRequest, number: str) -> list[dict]:
 
 
 @router.post("/capas", response={201: CapaOut}, url_name="capa_open")
-def open_capa(request: HttpRequest, payload: CapaIn) -> tuple[int, dict]:
+def open_capa(request: HttpRequest, payload: CapaIn) -> Respond:
     """R-IV-3: open a CAPA for a complaint: its causes in the six groups and its actions, each
     with an owner and a due date."""
     complaint = _load(request, payload.complaint, payload.version)
@@ -188,7 +189,7 @@ def open_capa(request: HttpRequest, payload: CapaIn) -> tuple[int, dict]:
                                      due_date=a.due_date) for i, a in enumerate(payload.actions)]
     capa = actions.open_capa(complaint, by=_user(request), title=payload.title,
                              causes=[(c.group, c.text) for c in payload.causes], actions=planned)
-    return 201, read.capa_dict(read.capa(capa.number))
+    return Respond(201, read.capa_dict(read.capa(capa.number)))
 
 
 @router.get("/capas", response=list[CapaOut], url_name="capa_list")
@@ -217,12 +218,12 @@ def link_capa(request: HttpRequest, number: str, payload: LinkIn) -> dict:
 
 
 @router.post("/capas/{number}/actions", response={201: ActionOut}, url_name="capa_add_action")
-def add_action(request: HttpRequest, number: str, payload: ActionIn) -> tuple[int, dict]:
+def add_action(request: HttpRequest, number: str, payload: ActionIn) -> Respond:
     capa = read.visible_capa(_user(request), number)
     row = actions.add_action(capa, by=_user(request), action=actions.PlannedAction(
         kind=payload.kind, description=payload.description, owner=_owner(payload.owner, 0),
         due_date=payload.due_date))
-    return 201, read.action_dict(row)
+    return Respond(201, read.action_dict(row))
 
 
 def _action(request: HttpRequest, number: str, action_id: int) -> CapaAction:
