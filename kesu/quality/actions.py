@@ -7,7 +7,7 @@ every complaint it concerns (R-WF-2) and, for a CAPA, in the CAPA's own history.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -230,11 +230,28 @@ def _link(capa: Capa, complaint: Complaint, *, by: User, now: datetime) -> None:
     timeline.record(complaint, Event.CAPA_LINKED, by=by, at=now, body=capa.title, capa=capa.number)
 
 
-def _tell_owner(action: CapaAction, complaint: Complaint | None, *, now: datetime) -> None:
+def _tell_owner(action: CapaAction, complaint: Complaint | None, *, now: datetime, key: str = "",
+                reminder: str = "") -> None:
     outbox.to_staff(action.owner, "capa_action", complaint,
                     {"capa": action.capa.number, "title": action.capa.title, "action": action.description,
-                     "kind": str(ActionKind(action.kind).label), "due_date": action.due_date.isoformat()},
-                    now=now, dedupe_key=f"capa:{action.pk}:{action.sent_back}", webhooks=False)
+                     "kind": str(ActionKind(action.kind).label), "due_date": action.due_date.isoformat(),
+                     "reminder": reminder},
+                    now=now, dedupe_key=key or f"capa:{action.pk}:{action.sent_back}", webhooks=False)
+
+
+def remind_due_actions(*, now: datetime | None = None) -> list[CapaAction]:
+    """Each owner of an open action due by tomorrow, or overdue, hears of it once a day (the
+    worker, daily; ``kesu remind_capa``). Idempotent within a day: the reminder's key names the
+    day."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = list(CapaAction.objects.filter(state=ActionState.OPEN, due_date__lte=today + timedelta(days=1),
+                                         capa__closed_at=None).select_related("capa", "owner").order_by("due_date", "id"))
+    for action in due:
+        reminder = "overdue" if action.due_date < today else "due"
+        _tell_owner(action, action.capa.complaints.order_by("id").first(), now=now, reminder=reminder,
+                    key=f"capa:{action.pk}:remind:{today.isoformat()}")
+    return due
 
 
 def _may_manage(user: User, capa: Capa) -> bool:

@@ -4,6 +4,7 @@ action's effect or sends it back, and one CAPA may cover several complaints (R-I
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -169,3 +170,32 @@ def test_r_iv_4_a_capa_is_seen_by_those_who_see_its_complaints_its_owners_and_qa
     with pytest.raises(Forbidden):
         quality.add_action(Capa.objects.get(number=number), by=org["outsider"],
                            action=quality.PlannedAction("corrective", "x", org["handler"], timezone.localdate()))
+
+
+def test_r_iv_3_owners_are_reminded_of_actions_due_tomorrow_and_overdue_once_a_day(org, accepted):
+    from django.core.management import call_command
+
+    org["handler"].email = "handler@example.com"
+    org["handler"].save()
+    c = accepted(category="service_speed")
+    today = timezone.localdate()
+    capa = quality.open_capa(c, by=c.owner, title="配送慢", causes=[("method", "排班不合理")], actions=[
+        quality.PlannedAction("corrective", "调整排班", org["handler"], today + timedelta(days=1)),
+        quality.PlannedAction("corrective", "培训司机", org["handler"], today + timedelta(days=10))])
+    soon, later = capa.actions.order_by("id")
+
+    def reminders():
+        return list(Notification.objects.filter(kind="capa_action", dedupe_key__contains=":remind:")
+                    .order_by("id").values_list("context__action", "context__reminder"))
+
+    assert [a.pk for a in quality.remind_due_actions()] == [soon.pk]
+    quality.remind_due_actions()  # again the same day: nothing new
+    assert reminders() == [("调整排班", "due")]
+    in_three_days = timezone.now() + timedelta(days=3)
+    quality.remind_due_actions(now=in_three_days)
+    assert reminders() == [("调整排班", "due"), ("调整排班", "overdue")]
+    quality.complete_action(soon, by=org["handler"], result="已调整")
+    assert quality.remind_due_actions(now=in_three_days + timedelta(days=1)) == []  # done: no more
+    out = io.StringIO()
+    call_command("remind_capa", stdout=out)  # the worker's daily pass, by hand
+    assert out.getvalue().strip().endswith("reminded")
