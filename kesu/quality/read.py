@@ -27,7 +27,7 @@ from .models import (
     Responsibility,
 )
 
-# The complaint page reads both on every view: compiled once (kesu/lib/statements.py).
+# The complaint page reads these on every view: compiled once (kesu/lib/statements.py).
 _INVESTIGATION = Statement(lambda: Investigation.objects.select_related(
     "responsible_unit", "inspected_by", "recorded_by").filter(complaint_id=id_slot("complaint"))[:1])
 _CAPA_IDS = Statement(lambda: CapaLink.objects.filter(complaint_id=id_slot("complaint"))
