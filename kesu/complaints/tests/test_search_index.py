@@ -232,17 +232,24 @@ def test_a_newest_first_page_read_through_a_slice_is_the_walks_page(api, make, m
 
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search strategies are PostgreSQL's")
-def test_the_estimate_samples_the_newest_complaints_across_a_gap_in_the_ids(api, make):
-    """A rolled-back import leaves its ids unused above the last complaint. The estimate still
-    samples the newest complaints, not the empty ids (a sample of the gap finds no match, and
-    sends a common word to the index), and the list still finds every match, newest first."""
+def leaks_below_a_gap(make) -> list[str]:
+    """20 complaints with 漏水, then 100,000 ids never used (a rolled-back import), then three
+    without it; the numbers of the 20."""
     leaks = [make(f"热水器漏水{i}").number for i in range(20)]
     with connection.cursor() as cursor:
         cursor.execute("SELECT setval(pg_get_serial_sequence('complaints_complaint', 'id'), "
                        "(SELECT max(id) FROM complaints_complaint) + 100000)")
     for i in range(3):
         make(f"快递延误{i}")
+    return leaks
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the search strategies are PostgreSQL's")
+def test_the_estimate_samples_the_newest_complaints_across_a_gap_in_the_ids(api, make):
+    """A rolled-back import leaves its ids unused above the last complaint. The estimate still
+    samples the newest complaints, not the empty ids (a sample of the gap finds no match, and
+    sends a common word to the index), and the list still finds every match, newest first."""
+    leaks = leaks_below_a_gap(make)
     estimate = search.costs(Complaint.objects.all(), search.tsquery(["漏水"]))
     assert estimate is not None and search.way(estimate) != "index"
     assert estimate.walk == pytest.approx(search.PAGE * 23 / 20)  # 20 matches in 23 complaints
@@ -253,12 +260,7 @@ def test_the_estimate_samples_the_newest_complaints_across_a_gap_in_the_ids(api,
 def test_a_slice_reaches_across_a_gap_in_the_newest_ids(api, make, monkeypatch):
     """The sample measures the gap among the newest ids, and the slice reaches that much
     further down: it holds its pages instead of coming up empty in the gap."""
-    leaks = [make(f"热水器漏水{i}").number for i in range(20)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT setval(pg_get_serial_sequence('complaints_complaint', 'id'), "
-                       "(SELECT max(id) FROM complaints_complaint) + 100000)")
-    for i in range(3):
-        make(f"快递延误{i}")
+    leaks = leaks_below_a_gap(make)
     monkeypatch.setattr(search, "NEWEST", 10)  # the sample: the newest ten, 7 leaks among them
     monkeypatch.setattr(search, "SMALLEST", 10)
     estimate = search.costs(Complaint.objects.all(), search.tsquery(["漏水"]))
