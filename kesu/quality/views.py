@@ -120,25 +120,34 @@ def _run(request: HttpRequest, capa: Capa, name: str, action_id: int | None, for
     return _page(request, capa, (name, action_id, form), status=422)
 
 
+# The forms of one action on the CAPA page: their prefix and the action they call.
+ACTION_FORMS: dict[str, tuple[type, Any]] = {
+    "done": (DoneForm, lambda a, user, d: actions.complete_action(a, by=user, result=d["result"])),
+    "verify": (VerifyForm, lambda a, user, d: actions.verify_action(a, by=user, effective=d["effective"],
+                                                                   note=d["note"])),
+}
+
+
+def _on_action(request: HttpRequest, number: str, action_id: int, name: str) -> HttpResponse:
+    capa = _load(request, number)
+    action = _action(capa, action_id)
+    form_class, call = ACTION_FORMS[name]
+    form = form_class(request.POST, prefix=f"{name}{action_id}", renderer=QUICK)
+    return _run(request, capa, name, action_id, form, lambda f: call(action, _user(request), f.cleaned_data))
+
+
 @login_required
 @require_POST
 def action_done(request: HttpRequest, number: str, action_id: int) -> HttpResponse:
-    capa = _load(request, number)
-    action = _action(capa, action_id)
-    form = DoneForm(request.POST, prefix=f"done{action_id}", renderer=QUICK)
-    return _run(request, capa, "done", action_id, form,
-                lambda f: actions.complete_action(action, by=_user(request), result=f.cleaned_data["result"]))
+    """The owner reports the action done."""
+    return _on_action(request, number, action_id, "done")
 
 
 @login_required
 @require_POST
 def action_verify(request: HttpRequest, number: str, action_id: int) -> HttpResponse:
-    capa = _load(request, number)
-    action = _action(capa, action_id)
-    form = VerifyForm(request.POST, prefix=f"verify{action_id}", renderer=QUICK)
-    return _run(request, capa, "verify", action_id, form,
-                lambda f: actions.verify_action(action, by=_user(request), effective=f.cleaned_data["effective"],
-                                                note=f.cleaned_data["note"]))
+    """QA confirms the effect, or sends the action back (R-IV-4)."""
+    return _on_action(request, number, action_id, "verify")
 
 
 @login_required
