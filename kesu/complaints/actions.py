@@ -94,9 +94,9 @@ def _require(allowed: bool) -> None:
         raise Forbidden(_("You are not allowed to do this to the complaint."))
 
 
-def _need_text(value: str, field_name: str, label: str, limit: int = 5000) -> str:
+def _need_text(value: str, field_name: str, label: str, limit: int = 5000, *, required: bool = True) -> str:
     text = clean_text(value or "")
-    if not text:
+    if not text and required:
         raise Invalid(_("%(label)s is required.") % {"label": label}, field=field_name)
     if len(text) > limit:
         raise Invalid(

@@ -51,6 +51,12 @@ def next_number(now: datetime) -> str:
     return f"TS{month}{serial:05d}"
 
 
+def serial(key: str) -> int:
+    """The next serial of the sequence ``key`` (another record's numbers, such as a CAPA's),
+    drawn in the caller's transaction: given back if it rolls back."""
+    return _draw(connection.cursor(), key)
+
+
 def _draw(cursor: Any, month: str) -> int:
     with cursor:
         cursor.execute(_DRAW.format(table=NumberSequence._meta.db_table), [month])

@@ -158,21 +158,23 @@ def access_complaint(user: User, number: str, *, for_update: bool = False) -> Co
     return complaint
 
 
-def transfer_unit(code: str) -> Unit:
-    """The active unit ``code`` names, for a transfer; the API and the pages share it."""
+def transfer_unit(code: str, *, field: str = "to_unit") -> Unit:
+    """The active unit ``code`` names, for a transfer or a finding of responsibility; the API
+    and the pages share it. An unknown code is an error on ``field``."""
     unit = Unit.objects.filter(code=code, active=True).first()
     if unit is None:
-        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="to_unit")
+        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field=field)
     return unit
 
 
-def transfer_user(username: str | None) -> User | None:
-    """The member of staff a transfer hands over to, if one is named (never a system account)."""
+def transfer_user(username: str | None, *, field: str = "to_user") -> User | None:
+    """The member of staff a transfer hands over to (or a CAPA action is given to), if one is
+    named (never a system account). An unknown name is an error on ``field``."""
     if not username:
         return None
     user = User.objects.staff().filter(username=username).first()
     if user is None:
-        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field="to_user")
+        raise Invalid(_("Unknown user “%(username)s”.") % {"username": username}, field=field)
     return user
 
 

@@ -53,8 +53,8 @@ class NulGuardMiddleware:
         if "\x00" in request.path:
             field = "path"
         elif "%00" in request.META.get("QUERY_STRING", ""):
-            found = nul_at({k: request.GET.getlist(k) for k in request.GET}) or "query"
-            field = found.rsplit(".", 1)[0] if found[-1:].isdigit() else found  # q.0 → q
+            field = next((key for key, values in request.GET.lists()
+                          if "\x00" in key or any("\x00" in v for v in values)), "query")
         elif request.content_type == "application/json" and b"\\u0000" in request.body:
             try:
                 field = nul_at(json.loads(request.body))

@@ -11,14 +11,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kesu.comms import outbox
-from kesu.complaints import notify, permissions, timeline
+from kesu.complaints import notify, numbering, permissions, timeline
 from kesu.complaints.actions import _check, _need_text, _require, _save
-from kesu.complaints.models import Complaint, Event, NumberSequence
+from kesu.complaints.models import Complaint, Event
 from kesu.lib.errors import Conflict, Forbidden, Invalid
 from kesu.lib.text import clean_text
 from kesu.org.models import Role, Unit, UnitKind, User
@@ -41,14 +40,6 @@ from .models import (
 # The fields of an investigation its timeline event compares, before and after.
 FINDINGS = ("facts", "evidence", "inspection_result", "responsibility", "responsible_unit_id",
             "responsible_person", "whole_unit", "third_party")
-
-
-def _optional_text(value: str, field_name: str, label: str, limit: int = 5000) -> str:
-    text = clean_text(value or "")
-    if len(text) > limit:
-        raise Invalid(_("%(label)s may be at most %(limit)d characters.") % {"label": label, "limit": limit},
-                      field=field_name)
-    return text
 
 
 # --- investigation (R-IV-1, R-IV-2, R-IV-5) ------------------------------------------------
@@ -106,13 +97,13 @@ def _findings(*, facts: str, responsibility: str, evidence: str, inspection_resu
         raise Invalid(_("Choose who is responsible."), field="responsibility")
     out: dict[str, Any] = {
         "facts": _need_text(facts, "facts", _("Verified facts")),
-        "evidence": _optional_text(evidence, "evidence", _("Evidence")),
-        "inspection_result": _optional_text(inspection_result, "inspection_result", _("Product inspection result")),
+        "evidence": _need_text(evidence, "evidence", _("Evidence"), required=False),
+        "inspection_result": _need_text(inspection_result, "inspection_result", _("Product inspection result"), required=False),
         "responsibility": responsibility,
         "responsible_unit_id": responsible_unit.pk if responsible_unit else None,
-        "responsible_person": _optional_text(responsible_person, "responsible_person", _("Responsible person"), 100),
+        "responsible_person": _need_text(responsible_person, "responsible_person", _("Responsible person"), 100, required=False),
         "whole_unit": bool(whole_unit),
-        "third_party": _optional_text(third_party, "third_party", _("Third party"), 200),
+        "third_party": _need_text(third_party, "third_party", _("Third party"), 200, required=False),
     }
     if responsibility == Responsibility.COMPANY:
         if responsible_unit is None:
@@ -148,11 +139,7 @@ def _capa_number(now: datetime) -> str:
     """``CA`` + YYMM + a 4-digit serial that restarts every month, drawn in the opening
     transaction from the numbering table complaints use (its keys there are 6 digits)."""
     month = timezone.localtime(now).strftime("%y%m")
-    key = f"CA{month}"
-    NumberSequence.objects.get_or_create(month=key)
-    NumberSequence.objects.filter(month=key).update(last=F("last") + 1)
-    serial = NumberSequence.objects.get(month=key).last
-    return f"CA{month}{serial:04d}"
+    return f"CA{month}{numbering.serial(f'CA{month}'):04d}"
 
 
 def _planned(actions: list[PlannedAction], *, today: date) -> list[PlannedAction]:
@@ -247,11 +234,21 @@ def remind_due_actions(*, now: datetime | None = None) -> list[CapaAction]:
     today = timezone.localdate(now)
     due = list(CapaAction.objects.filter(state=ActionState.OPEN, due_date__lte=today + timedelta(days=1),
                                          capa__closed_at=None).select_related("capa", "owner").order_by("due_date", "id"))
+    first = _first_complaints({a.capa_id for a in due})
     for action in due:
         reminder = "overdue" if action.due_date < today else "due"
-        _tell_owner(action, action.capa.complaints.order_by("id").first(), now=now, reminder=reminder,
+        _tell_owner(action, first.get(action.capa_id), now=now, reminder=reminder,
                     key=f"capa:{action.pk}:remind:{today.isoformat()}")
     return due
+
+
+def _first_complaints(capa_ids: set[int]) -> dict[int, Complaint]:
+    """The complaint each CAPA was opened for (its first link), named in its owners' messages:
+    one read for all the CAPAs."""
+    first: dict[int, Complaint] = {}
+    for link in CapaLink.objects.filter(capa_id__in=capa_ids).select_related("complaint").order_by("id"):
+        first.setdefault(link.capa_id, link.complaint)
+    return first
 
 
 def _may_manage(user: User, capa: Capa) -> bool:
@@ -273,11 +270,11 @@ def add_action(
                                         owner=planned.owner, due_date=planned.due_date)
         CapaEvent.objects.create(capa=capa, kind=CapaEventKind.ACTION_ADDED, actor=by, at=now,
                                  body=row.description, data={"action": row.pk, "kind": row.kind})
-        _tell_owner(row, capa.complaints.order_by("id").first(), now=now)
+        _tell_owner(row, _first_complaints({capa.pk}).get(capa.pk), now=now)
     return row
 
 
-def _move(action: CapaAction, expected: str, now: datetime, **changes: Any) -> None:
+def _move(action: CapaAction, expected: str, **changes: Any) -> None:
     """Apply ``changes`` if the action is still in ``expected``: two people acting on one
     action at once, one wins and the other is told (R-WF-4)."""
     if CapaAction.objects.filter(pk=action.pk, state=expected).update(**changes) != 1:
@@ -295,7 +292,7 @@ def complete_action(action: CapaAction, *, by: User, result: str, now: datetime 
         raise Conflict(_("Only an action in progress can be reported done."), field="state")
     text = _need_text(result, "result", _("What was done"))
     with transaction.atomic():
-        _move(action, ActionState.OPEN, now, state=ActionState.DONE, result=text, done_at=now)
+        _move(action, ActionState.OPEN, state=ActionState.DONE, result=text, done_at=now)
         CapaEvent.objects.create(capa=action.capa, kind=CapaEventKind.ACTION_DONE, actor=by, at=now, body=text,
                                  data={"action": action.pk})
     return action
@@ -315,22 +312,22 @@ def verify_action(
     if action.state != ActionState.DONE:
         raise Conflict(_("Only an action reported done can have its effect confirmed."), field="state")
     text = (_need_text(note, "note", _("Why it is not effective")) if not effective
-            else _optional_text(note, "note", _("Effect confirmation")))
+            else _need_text(note, "note", _("Effect confirmation"), required=False))
     capa = action.capa
     with transaction.atomic():
         if effective:
-            _move(action, ActionState.DONE, now, state=ActionState.CLOSED, verified_by=by, verified_at=now,
+            _move(action, ActionState.DONE, state=ActionState.CLOSED, verified_by=by, verified_at=now,
                   verification=text)
             CapaEvent.objects.create(capa=capa, kind=CapaEventKind.EFFECT_CONFIRMED, actor=by, at=now, body=text,
                                      data={"action": action.pk})
             if not capa.actions.exclude(state=ActionState.CLOSED).exists():
                 _close(capa, by=by, now=now)
         else:
-            _move(action, ActionState.DONE, now, state=ActionState.OPEN, verification=text,
+            _move(action, ActionState.DONE, state=ActionState.OPEN, verification=text,
                   sent_back=action.sent_back + 1)  # the state guard makes the read count safe
             CapaEvent.objects.create(capa=capa, kind=CapaEventKind.SENT_BACK, actor=by, at=now, body=text,
                                      data={"action": action.pk})
-            _tell_owner(action, capa.complaints.order_by("id").first(), now=now)
+            _tell_owner(action, _first_complaints({capa.pk}).get(capa.pk), now=now)
     return action
 
 

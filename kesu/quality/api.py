@@ -145,12 +145,7 @@ def _owner(username: str, index: int) -> User:
 
 
 def _unit(code: str | None) -> Unit | None:
-    if not code:
-        return None
-    unit = Unit.objects.filter(code=code, active=True).first()
-    if unit is None:
-        raise Invalid(_("Unknown unit “%(code)s”.") % {"code": code}, field="responsible_unit")
-    return unit
+    return queries.transfer_unit(code, field="responsible_unit") if code else None
 
 
 @router.get("/complaints/{number}/investigation", response=InvestigationOut, url_name="investigation_get")

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from kesu.lib.errors import Invalid
+from kesu.complaints import queries
 from kesu.org.directory import directory
 from kesu.org.models import Role, User
 from kesu.workbench.forms import ContextForm, QuickSingleSelect, ReferenceForm, _staff, _units
@@ -136,9 +136,7 @@ class ActionForm(ReferenceForm):
 
     def planned(self) -> PlannedAction:
         d = self.cleaned_data
-        owner = User.objects.staff().filter(username=d["owner"]).first()
-        if owner is None:
-            raise Invalid(_("Unknown user “%(username)s”.") % {"username": d["owner"]}, field="owner")
+        owner = queries.transfer_user(d["owner"], field="owner")
         return PlannedAction(kind=d["kind"], description=d["description"], owner=owner, due_date=d["due_date"])
 
 
